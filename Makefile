@@ -1,0 +1,56 @@
+# The two commands a new user needs: `make run` and `make test`. Only Python 3.11+ required.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+# MariaDB/MySQL for `make test-mysql` (and CI): root with an empty password on 127.0.0.1.
+MYSQL_ENV := DB_ENGINE=mysql DB_NAME=$${DB_NAME:-movie_booking} DB_USER=$${DB_USER:-root} \
+	DB_HOST=$${DB_HOST:-127.0.0.1} DB_PORT=$${DB_PORT:-3306}
+
+.PHONY: run test test-mysql install install-mysql lint format check serve bench purge-keys clean
+
+run: install .env  ## venv, install, migrate, sample data, dev server on http://127.0.0.1:8000
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python load_sample_data.py
+	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
+
+test: install  ## the whole suite on SQLite (concurrency tests skip: they need MariaDB)
+	$(BIN)/pytest
+
+test-mysql: install-mysql  ## the whole suite on MariaDB/MySQL, concurrency tests included
+	$(MYSQL_ENV) REQUIRE_MYSQL=1 $(BIN)/pytest
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+install-mysql: install $(VENV)/.installed-mysql
+
+$(VENV)/.installed-mysql: requirements-mysql.txt
+	$(BIN)/python -m pip install --quiet -r requirements-mysql.txt
+	touch $@
+
+.env:  ## a local .env from .env.example, with a fresh random SECRET_KEY
+	sed "s|^SECRET_KEY=.*|SECRET_KEY=$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))')|" .env.example > .env
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+check: install  ## migrations in sync, OpenAPI schema valid
+	$(BIN)/python manage.py makemigrations --check --dry-run
+	$(BIN)/python manage.py spectacular --validate --fail-on-warn --file /dev/null
+
+purge-keys: install  ## delete Idempotency-Keys older than 24 hours
+	$(BIN)/python manage.py purge_idempotency_keys
+
+clean:
+	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache

@@ -1,0 +1,190 @@
+"""Domain errors and the one exception handler that shapes every `/api/` error.
+
+Every error body is `{"code": ..., "detail": ..., ...}` (see API.md, "Errors").
+"""
+
+import logging
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+from rest_framework.views import set_rollback
+
+logger = logging.getLogger(__name__)
+
+RETRY_AFTER_SECONDS = 1
+
+# MySQL/MariaDB error numbers: a lock wait that timed out, and a deadlock victim.
+MYSQL_LOCK_WAIT_TIMEOUT = 1205
+MYSQL_DEADLOCK = 1213
+
+
+class ShowStarted(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "This show has already started."
+    default_code = "show_started"
+
+
+class CancellationClosed(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "This booking can no longer be cancelled: the show starts too soon."
+    default_code = "cancellation_closed"
+
+
+class AlreadyCancelled(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "This booking is already cancelled."
+    default_code = "already_cancelled"
+
+
+class ShowHasBookings(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "This show has bookings; its history is kept."
+    default_code = "show_has_bookings"
+
+
+class MovieHasShows(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "This movie still has shows; delete or move them first."
+    default_code = "movie_has_shows"
+
+
+class IdempotencyKeyReused(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "This Idempotency-Key was already used with a different request."
+    default_code = "idempotency_key_reused"
+
+
+class SeatUnavailable(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "seat_unavailable"
+
+    def __init__(self, *, seats):
+        self.seats = sorted(seats)
+        numbers = ", ".join(str(n) for n in self.seats)
+        noun = "Seat" if len(self.seats) == 1 else "Seats"
+        verb = "is" if len(self.seats) == 1 else "are"
+        super().__init__(f"{noun} {numbers} {verb} already booked.")
+
+
+class SeatsOutOfRange(exceptions.ValidationError):
+    """Requested seats that the show does not have: a 400, checked after show_started."""
+
+    def __init__(self, *, seats, total_seats):
+        self.seats = sorted(seats)
+        super().__init__(
+            {
+                "seat_numbers": [
+                    f"Seat {n} does not exist in this show (1-{total_seats})." for n in self.seats
+                ]
+            }
+        )
+
+
+class Busy(exceptions.APIException):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = "The requested seats are being booked by someone else; try again."
+    default_code = "busy"
+
+
+class ServiceUnavailable(exceptions.APIException):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = "The database cannot be reached; try again shortly."
+    default_code = "service_unavailable"
+
+
+def is_lock_conflict(exc: BaseException) -> bool:
+    """Tell whether a database error means "another transaction holds the rows"."""
+    if not isinstance(exc, OperationalError):
+        return False
+    errno = exc.args[0] if exc.args else None
+    if errno in (MYSQL_LOCK_WAIT_TIMEOUT, MYSQL_DEADLOCK):
+        return True
+    message = str(exc).lower()
+    return "database is locked" in message or "deadlock" in message  # SQLite, PostgreSQL
+
+
+# simplejwt's codes for a token it cannot use; the contract calls them all token_not_valid.
+_TOKEN_CODES = {"bad_authorization_header", "user_not_found", "user_inactive", "token_not_valid"}
+_CODE_ALIASES = {"parse_error": "invalid", "authentication_failed": "token_not_valid"}
+
+
+def _code_of(exc: exceptions.APIException) -> str:
+    codes = exc.get_codes()
+    code = codes if isinstance(codes, str) else exc.default_code
+    if code in _TOKEN_CODES:
+        return "token_not_valid"
+    return _CODE_ALIASES.get(code, code)
+
+
+def _detail_of(exc: exceptions.APIException) -> str:
+    detail = exc.detail
+    if isinstance(detail, dict):
+        # simplejwt puts a dict in `detail`: {"detail": ..., "code": ..., "messages": [...]}.
+        return str(detail.get("detail", exc.default_detail))
+    if isinstance(detail, list):
+        return str(exc.default_detail)
+    return str(detail)
+
+
+def _validation_errors(detail) -> dict:
+    if isinstance(detail, dict):
+        return detail
+    return {"non_field_errors": detail if isinstance(detail, list) else [detail]}
+
+
+def _as_api_exception(exc: Exception) -> exceptions.APIException | None:
+    """Map Django and database exceptions onto the contract's error codes."""
+    if isinstance(exc, Http404):
+        return exceptions.NotFound()
+    if isinstance(exc, DjangoPermissionDenied):
+        return exceptions.PermissionDenied()
+    if is_lock_conflict(exc):
+        return Busy()
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        logger.warning("database unavailable: %s", exc)
+        return ServiceUnavailable()
+    if isinstance(exc, IntegrityError):
+        # A race a lock did not cover; the transaction rolled back, nothing was written.
+        logger.warning("integrity conflict: %s", exc)
+        conflict = exceptions.APIException("The request conflicts with a concurrent change.")
+        conflict.status_code = status.HTTP_409_CONFLICT
+        conflict.default_code = "conflict"
+        return conflict
+    if isinstance(exc, DatabaseError):
+        logger.exception("database error")
+        return ServiceUnavailable()
+    return None
+
+
+def exception_handler(exc, context):
+    """Render every error as `{"code", "detail", ...}`; never leak internals."""
+    if not isinstance(exc, exceptions.APIException):
+        exc = _as_api_exception(exc) or exc
+    if not isinstance(exc, exceptions.APIException):
+        logger.error("unhandled error in %s", context.get("view"), exc_info=exc)
+        set_rollback()
+        return server_error_response()
+
+    response = drf_exception_handler(exc, context)
+    if isinstance(exc, exceptions.ValidationError):
+        body = {"code": "invalid", "detail": "Invalid input."}
+        body["errors"] = _validation_errors(exc.detail)
+    else:
+        body = {"code": _code_of(exc), "detail": _detail_of(exc)}
+    if isinstance(exc, SeatUnavailable):
+        body["seats"] = exc.seats
+    if isinstance(exc, (Busy, ServiceUnavailable)):
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    response.data = body
+    return response
+
+
+def server_error_response() -> Response:
+    return Response(
+        {"code": "server_error", "detail": "Something went wrong on our side."},
+        status=status.HTTP_500_INTERNAL_SERVER_ERROR,
+    )

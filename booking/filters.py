@@ -1,0 +1,50 @@
+"""Query-string filters; a malformed value is a 400 `invalid` (django-filter raises)."""
+
+import django_filters
+from django import forms
+
+from .models import Booking, Movie, Show
+from .selectors import local_day_bounds
+
+
+class IntegerFilter(django_filters.NumberFilter):
+    field_class = forms.IntegerField
+
+
+class MovieFilter(django_filters.FilterSet):
+    genre = django_filters.CharFilter(lookup_expr="iexact")
+    language = django_filters.CharFilter(lookup_expr="iexact")
+
+    class Meta:
+        model = Movie
+        fields = ["genre", "language"]
+
+
+class ShowDateFilter(django_filters.FilterSet):
+    date = django_filters.DateFilter(
+        method="filter_date", help_text="Shows starting on this day (YYYY-MM-DD, cinema time)."
+    )
+
+    class Meta:
+        model = Show
+        fields = ["date"]
+
+    def filter_date(self, queryset, name, value):
+        start, end = local_day_bounds(value)
+        return queryset.filter(start_time__gte=start, start_time__lt=end)
+
+
+class ShowFilter(ShowDateFilter):
+    # A number, not a model choice: an unknown movie id is an empty page, not a 400.
+    movie = IntegerFilter(field_name="movie_id", help_text="Movie id.")
+
+    class Meta(ShowDateFilter.Meta):
+        fields = ["movie", "date"]
+
+
+class BookingFilter(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(choices=Booking.Status.choices)
+
+    class Meta:
+        model = Booking
+        fields = ["status"]

@@ -1,0 +1,206 @@
+"""Tables of the booking service and the guarantees the database holds for them.
+
+A show owns one `Seat` row per seat, created with the show. A seat points at the live
+booking that holds it, or at nothing. "Is seat 12 free?" is therefore one row, unique on
+(show, number), that a booking locks and updates — never "no booking row exists",
+which nothing can lock. A cancelled `Booking` keeps its seat numbers as history and
+releases the rows.
+"""
+
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import UserManager as DjangoUserManager
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Lower
+
+MAX_TITLE_LENGTH = 200
+MAX_DESCRIPTION_LENGTH = 5000
+MAX_LABEL_LENGTH = 50
+MAX_DURATION_MINUTES = 1000
+MAX_SEATS_PER_SHOW = 1000
+MAX_SEAT_PRICE = 100_000
+REFERENCE_LENGTH = 8
+REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read out at a counter
+
+
+class UserManager(DjangoUserManager):
+    def get_by_natural_key(self, username):
+        # Login (and the admin's) matches usernames case-insensitively; the unique
+        # constraints below make the match unambiguous.
+        return self.get(**{f"{self.model.USERNAME_FIELD}__iexact": username})
+
+
+class User(AbstractUser):
+    email = models.EmailField("email address", unique=True)
+
+    objects = UserManager()
+
+    class Meta(AbstractUser.Meta):
+        swappable = "AUTH_USER_MODEL"
+        constraints = [
+            # Case-insensitive uniqueness on SQLite and PostgreSQL. MariaDB/MySQL cannot
+            # index expressions, but there the plain unique indexes already compare with
+            # the case-insensitive utf8mb4 collation.
+            models.UniqueConstraint(Lower("username"), name="user_username_ci_unique"),
+            models.UniqueConstraint(Lower("email"), name="user_email_ci_unique"),
+        ]
+
+
+class Movie(models.Model):
+    title = models.CharField(max_length=MAX_TITLE_LENGTH)
+    description = models.TextField(blank=True, max_length=MAX_DESCRIPTION_LENGTH)
+    duration_minutes = models.PositiveSmallIntegerField(
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_DURATION_MINUTES)]
+    )
+    genre = models.CharField(max_length=MAX_LABEL_LENGTH, blank=True)
+    language = models.CharField(max_length=MAX_LABEL_LENGTH, blank=True)
+    release_date = models.DateField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["title", "pk"]
+        indexes = [
+            models.Index(fields=["title"], name="movie_title_idx"),
+            models.Index(fields=["genre"], name="movie_genre_idx"),
+            models.Index(fields=["language"], name="movie_language_idx"),
+            models.Index(fields=["release_date"], name="movie_release_date_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(duration_minutes__gte=1, duration_minutes__lte=MAX_DURATION_MINUTES),
+                name="movie_duration_in_range",
+            ),
+        ]
+
+    def __str__(self):
+        year = f" ({self.release_date.year})" if self.release_date else ""
+        return f"{self.title}{year}"
+
+
+class Show(models.Model):
+    # PROTECT: a movie with shows cannot be deleted (409 movie_has_shows).
+    movie = models.ForeignKey(Movie, on_delete=models.PROTECT, related_name="shows")
+    screen_name = models.CharField(max_length=MAX_LABEL_LENGTH)
+    start_time = models.DateTimeField()
+    total_seats = models.PositiveSmallIntegerField(
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_SEATS_PER_SHOW)]
+    )
+    price = models.DecimalField(
+        max_digits=8,
+        decimal_places=2,
+        validators=[MinValueValidator(0), MaxValueValidator(MAX_SEAT_PRICE)],
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["start_time", "pk"]
+        indexes = [
+            models.Index(fields=["start_time"], name="show_start_time_idx"),
+            models.Index(fields=["movie", "start_time"], name="show_movie_start_time_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(price__gte=0), name="show_price_non_negative"),
+            models.CheckConstraint(
+                condition=Q(total_seats__gte=1, total_seats__lte=MAX_SEATS_PER_SHOW),
+                name="show_total_seats_in_range",
+            ),
+        ]
+
+    def __str__(self):
+        when = self.start_time.strftime("%Y-%m-%d %H:%M UTC")
+        return f"{self.movie.title} — {self.screen_name} — {when}"
+
+    @property
+    def cancellable_until(self) -> datetime:
+        """Return the last moment a booking of this show may be cancelled."""
+        return self.start_time - timedelta(minutes=settings.CANCELLATION_CUTOFF_MINUTES)
+
+
+class Booking(models.Model):
+    class Status(models.TextChoices):
+        BOOKED = "booked", "Booked"
+        CANCELLED = "cancelled", "Cancelled"
+
+    reference = models.CharField(max_length=REFERENCE_LENGTH, unique=True, editable=False)
+    # PROTECT: bookings are history; neither their user nor their show may vanish.
+    user = models.ForeignKey("User", on_delete=models.PROTECT, related_name="bookings")
+    show = models.ForeignKey(Show, on_delete=models.PROTECT, related_name="bookings")
+    # The seats this booking had, kept after cancellation; the Seat rows are the live truth.
+    seat_numbers = models.JSONField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.BOOKED)
+    # Price x seats at booking time: a later price change never rewrites history.
+    total_price = models.DecimalField(max_digits=10, decimal_places=2)
+    created_at = models.DateTimeField(auto_now_add=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            models.Index(fields=["user", "-created_at"], name="booking_user_created_idx"),
+            models.Index(fields=["user", "status"], name="booking_user_status_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(total_price__gte=0), name="booking_total_price_non_negative"
+            ),
+            models.CheckConstraint(
+                condition=(
+                    Q(status="booked", cancelled_at__isnull=True)
+                    | Q(status="cancelled", cancelled_at__isnull=False)
+                ),
+                name="booking_cancelled_iff_cancelled_at",
+            ),
+        ]
+
+    def __str__(self):
+        seats = ", ".join(str(n) for n in self.seat_numbers)
+        return f"{self.reference} — seat(s) {seats} ({self.get_status_display()})"
+
+
+class Seat(models.Model):
+    show = models.ForeignKey(Show, on_delete=models.CASCADE, related_name="seats")
+    number = models.PositiveSmallIntegerField()
+    # The live booking holding this seat; NULL means free. One column, so one holder.
+    booking = models.ForeignKey(
+        Booking, on_delete=models.PROTECT, null=True, blank=True, related_name="seats"
+    )
+
+    class Meta:
+        ordering = ["show", "number"]
+        indexes = [
+            # Serves "how many seats of this show are booked" from the index alone.
+            models.Index(fields=["show", "booking"], name="seat_show_booking_idx"),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["show", "number"], name="seat_unique_per_show"),
+            models.CheckConstraint(condition=Q(number__gte=1), name="seat_number_positive"),
+        ]
+
+    def __str__(self):
+        return f"Seat {self.number} of show {self.show_id}"
+
+
+class IdempotencyKey(models.Model):
+    """A stored 201 answer to `POST .../book/`, replayed to a retry with the same key."""
+
+    user = models.ForeignKey("User", on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    # sha256 of method, path and body: the same key with another request is refused.
+    fingerprint = models.CharField(max_length=64)
+    response_status = models.PositiveSmallIntegerField()
+    response_body = models.JSONField()
+    created_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "key"], name="idempotency_key_unique_per_user"),
+        ]
+
+    def __str__(self):
+        return f"{self.key} (user {self.user_id})"

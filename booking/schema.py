@@ -1,0 +1,37 @@
+"""OpenAPI generation: every operation documents the error responses it can give."""
+
+from drf_spectacular import openapi
+from rest_framework.permissions import SAFE_METHODS, IsAdminUser
+
+from .permissions import IsStaffOrReadOnly
+from .serializers import ErrorOutput
+
+BODY_METHODS = {"POST", "PUT", "PATCH"}
+
+
+class AutoSchema(openapi.AutoSchema):
+    def _get_response_bodies(self, direction="response"):
+        responses = super()._get_response_bodies(direction)
+        for status_code in sorted(self._error_statuses()):
+            responses.setdefault(
+                str(status_code),
+                self._get_response_for_code(ErrorOutput, str(status_code), direction=direction),
+            )
+        return responses
+
+    def _error_statuses(self) -> set[int]:
+        # 401: any Bearer header that is not a usable token, on every endpoint.
+        statuses = {401, 429, 503}
+        if self.method in BODY_METHODS:
+            statuses |= {400, 415}
+        if "{" in self.path:
+            statuses.add(404)
+        if self.method == "GET" and self._is_list_view():
+            statuses |= {400, 404}  # a malformed filter; a page past the end
+        if self.method not in SAFE_METHODS and self._is_staff_only():
+            statuses.add(403)
+        return statuses
+
+    def _is_staff_only(self) -> bool:
+        staff_only = (IsStaffOrReadOnly, IsAdminUser)
+        return any(isinstance(p, staff_only) for p in self.view.get_permissions())

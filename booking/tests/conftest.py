@@ -1,0 +1,116 @@
+"""Layered fixtures: users and clients, then the catalogue, then bookings."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.core.cache import cache
+from django.db import connection
+from django.utils import timezone
+from rest_framework.test import APIClient
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from booking import services
+from booking.models import Movie, User
+
+PASSWORD = "correct-horse-battery-9"
+
+
+def on_mysql() -> bool:
+    return connection.vendor == "mysql"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_throttle_counters():
+    # Throttle counters live in the cache; one test's requests must not throttle the next.
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def make_user(username="alice", *, email=None, is_staff=False, password=PASSWORD) -> User:
+    return User.objects.create_user(
+        username=username,
+        email=email or f"{username}@example.com",
+        password=password,
+        is_staff=is_staff,
+    )
+
+
+def client_for(user: User | None) -> APIClient:
+    """An API client that sends user's access token (or nothing for None)."""
+    client = APIClient()
+    if user is not None:
+        token = RefreshToken.for_user(user).access_token
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    return client
+
+
+def make_movie(**overrides) -> Movie:
+    fields = {
+        "title": "Dune: Part Two",
+        "description": "Paul Atreides unites with the Fremen.",
+        "duration_minutes": 166,
+        "genre": "Sci-Fi",
+        "language": "English",
+        "release_date": "2024-03-01",
+    }
+    fields.update(overrides)
+    return services.create_movie(**fields)
+
+
+def make_show(movie=None, **overrides):
+    fields = {
+        "movie": movie or make_movie(),
+        "screen_name": "Screen 1",
+        "start_time": timezone.now() + timedelta(days=1),
+        "total_seats": 120,
+        "price": Decimal("250.00"),
+    }
+    fields.update(overrides)
+    return services.create_show(**fields)
+
+
+@pytest.fixture
+def user(db):
+    return make_user("alice")
+
+
+@pytest.fixture
+def other_user(db):
+    return make_user("mallory")
+
+
+@pytest.fixture
+def staff_user(db):
+    return make_user("stella", is_staff=True)
+
+
+@pytest.fixture
+def api_client():
+    return APIClient()
+
+
+@pytest.fixture
+def auth_client(user):
+    return client_for(user)
+
+
+@pytest.fixture
+def other_client(other_user):
+    return client_for(other_user)
+
+
+@pytest.fixture
+def staff_client(staff_user):
+    return client_for(staff_user)
+
+
+@pytest.fixture
+def movie(db):
+    return make_movie()
+
+
+@pytest.fixture
+def show(movie):
+    return make_show(movie)

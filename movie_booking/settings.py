@@ -1,0 +1,314 @@
+"""Settings for the movie booking API.
+
+Every value that differs between machines comes from the environment (or a `.env`
+file) through python-decouple; `.env.example` lists them all.
+"""
+
+from datetime import timedelta
+from pathlib import Path
+
+from decouple import Csv, config
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+DEBUG = config("DEBUG", default=False, cast=bool)
+
+SECRET_KEY = config("SECRET_KEY", default="")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "SECRET_KEY is not set. Set it in the environment or in .env "
+            "(or set DEBUG=True for local development only)."
+        )
+    # Only ever used with DEBUG=True on a developer's machine.
+    SECRET_KEY = "insecure-development-only-key-never-use-in-production"  # noqa: S105
+
+ALLOWED_HOSTS = config("ALLOWED_HOSTS", default="localhost,127.0.0.1", cast=Csv())
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "corsheaders",
+    "rest_framework",
+    "rest_framework_simplejwt.token_blacklist",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "booking",
+]
+
+MIDDLEWARE = [
+    "booking.middleware.RequestLogMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "movie_booking.urls"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+WSGI_APPLICATION = "movie_booking.wsgi.application"
+
+# --- Database -----------------------------------------------------------------
+
+_DB_ENGINES = {
+    "sqlite": "django.db.backends.sqlite3",
+    "sqlite3": "django.db.backends.sqlite3",
+    "mysql": "django.db.backends.mysql",
+    "mariadb": "django.db.backends.mysql",
+    "postgres": "django.db.backends.postgresql",
+    "postgresql": "django.db.backends.postgresql",
+}
+_db_engine_name = config("DB_ENGINE", default="sqlite3").strip()
+DB_ENGINE = _DB_ENGINES.get(_db_engine_name.rsplit(".", 1)[-1].lower())
+if DB_ENGINE is None:
+    raise ImproperlyConfigured(
+        f"DB_ENGINE={_db_engine_name!r} is not supported; use sqlite3, mysql or postgresql."
+    )
+
+DB_CONN_MAX_AGE_SECONDS = config("DB_CONN_MAX_AGE_SECONDS", default=60, cast=int)
+DB_CONNECT_TIMEOUT_SECONDS = config("DB_CONNECT_TIMEOUT_SECONDS", default=3, cast=int)
+# How long one transaction waits for a row another holds before giving up (MySQL's
+# default of 50 s would leave a client hanging; the booking service retries instead).
+DB_LOCK_WAIT_TIMEOUT_SECONDS = config("DB_LOCK_WAIT_TIMEOUT_SECONDS", default=3, cast=int)
+
+if DB_ENGINE == "django.db.backends.sqlite3":
+    _default_db = {
+        "ENGINE": DB_ENGINE,
+        "NAME": config("DB_NAME", default="") or str(BASE_DIR / "db.sqlite3"),
+        # Wait for the write lock instead of failing at once with "database is locked".
+        "OPTIONS": {"timeout": DB_LOCK_WAIT_TIMEOUT_SECONDS, "transaction_mode": "IMMEDIATE"},
+    }
+else:
+    _default_db = {
+        "ENGINE": DB_ENGINE,
+        "NAME": config("DB_NAME", default="") or "movie_booking",
+        "USER": config("DB_USER", default=""),
+        "PASSWORD": config("DB_PASSWORD", default=""),
+        "HOST": config("DB_HOST", default="") or "127.0.0.1",
+        "PORT": config("DB_PORT", default=""),
+        "CONN_MAX_AGE": DB_CONN_MAX_AGE_SECONDS,
+        # A pooled connection that died while MySQL restarted is replaced, not reused.
+        "CONN_HEALTH_CHECKS": True,
+    }
+    if DB_ENGINE == "django.db.backends.mysql":
+        _default_db["OPTIONS"] = {
+            "charset": "utf8mb4",
+            "connect_timeout": DB_CONNECT_TIMEOUT_SECONDS,
+            # Django's default; row locks on seats are what keep booking correct.
+            "isolation_level": "read committed",
+            "init_command": (
+                "SET sql_mode='STRICT_TRANS_TABLES,NO_ZERO_DATE,NO_ZERO_IN_DATE,"
+                "ERROR_FOR_DIVISION_BY_ZERO', "
+                f"innodb_lock_wait_timeout={DB_LOCK_WAIT_TIMEOUT_SECONDS}"
+            ),
+        }
+        _default_db["TEST"] = {"CHARSET": "utf8mb4", "COLLATION": "utf8mb4_unicode_ci"}
+    else:
+        _default_db["OPTIONS"] = {"connect_timeout": DB_CONNECT_TIMEOUT_SECONDS}
+
+DATABASES = {"default": _default_db}
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_USER_MODEL = "booking.User"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+# --- Time and language --------------------------------------------------------
+
+LANGUAGE_CODE = "en-us"
+# The cinema's local zone: it decides what `?date=YYYY-MM-DD` means. Data is UTC.
+TIME_ZONE = config("TIME_ZONE", default="UTC")
+USE_I18N = True
+USE_TZ = True
+
+# --- Static files (admin, Swagger UI and ReDoc assets) ------------------------
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "django.contrib.staticfiles.storage.StaticFilesStorage"
+            if DEBUG
+            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        )
+    },
+}
+
+# --- Cache (throttle counters; shared across workers when REDIS_URL is set) ---
+
+REDIS_URL = config("REDIS_URL", default="")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+        }
+    }
+else:
+    # Per process: fine for one process, wrong for several (see README, "Scaling").
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# --- REST framework -----------------------------------------------------------
+
+
+def _rate(name: str, default: str) -> str | None:
+    """Read a DRF rate string from the environment; `off` disables the throttle."""
+    value = config(name, default=default).strip()
+    return None if value.lower() in {"off", "none", ""} else value
+
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework_simplejwt.authentication.JWTAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PAGINATION_CLASS": "booking.pagination.PageNumberPagination",
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_THROTTLE_CLASSES": [
+        "rest_framework.throttling.AnonRateThrottle",
+        "rest_framework.throttling.UserRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "login": _rate("THROTTLE_LOGIN", "10/min"),
+        "signup": _rate("THROTTLE_SIGNUP", "20/hour"),
+        "refresh": _rate("THROTTLE_REFRESH", "30/min"),
+        "booking": _rate("THROTTLE_BOOKING", "60/min"),
+        "anon": _rate("THROTTLE_ANON", "600/min"),
+        "user": _rate("THROTTLE_USER", "1200/min"),
+    },
+    # The client IP is REMOTE_ADDR unless this many proxies in front are trusted to
+    # append to X-Forwarded-For; never the client-controlled left end of that header.
+    "NUM_PROXIES": config("TRUSTED_PROXY_HOPS", default=0, cast=int),
+    "EXCEPTION_HANDLER": "booking.exceptions.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "booking.schema.AutoSchema",
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+
+SIMPLE_JWT = {
+    "ACCESS_TOKEN_LIFETIME": timedelta(
+        hours=config("ACCESS_TOKEN_LIFETIME_HOURS", default=1, cast=float)
+    ),
+    "REFRESH_TOKEN_LIFETIME": timedelta(
+        days=config("REFRESH_TOKEN_LIFETIME_DAYS", default=7, cast=float)
+    ),
+    "ROTATE_REFRESH_TOKENS": True,
+    "BLACKLIST_AFTER_ROTATION": True,
+    "UPDATE_LAST_LOGIN": False,
+    "ALGORITHM": "HS256",
+    "SIGNING_KEY": SECRET_KEY,
+    "AUTH_HEADER_TYPES": ("Bearer",),
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Movie Booking API",
+    "DESCRIPTION": (
+        "Browse movies and shows, see free seats, book one or several seats of a show "
+        "at once, cancel, and list your bookings. Authenticate with `POST /api/login/` "
+        "and use the `access` token with the Authorize button (Bearer)."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SWAGGER_UI_SETTINGS": {"persistAuthorization": True, "deepLinking": True},
+    "ENUM_NAME_OVERRIDES": {"BookingStatusEnum": "booking.models.Booking.Status"},
+}
+
+# --- Booking rules ------------------------------------------------------------
+
+CANCELLATION_CUTOFF_MINUTES = config("CANCELLATION_CUTOFF_MINUTES", default=0, cast=int)
+IDEMPOTENCY_KEY_TTL_HOURS = config("IDEMPOTENCY_KEY_TTL_HOURS", default=24, cast=int)
+
+# --- CORS ---------------------------------------------------------------------
+
+CORS_ALLOWED_ORIGINS = config("CORS_ALLOWED_ORIGINS", default="", cast=Csv())
+CORS_URLS_REGEX = r"^/api/.*$"
+CORS_EXPOSE_HEADERS = ["Retry-After", "X-Request-ID", "Idempotent-Replayed"]
+CORS_ALLOW_HEADERS = (
+    "accept",
+    "authorization",
+    "content-type",
+    "idempotency-key",
+    "x-request-id",
+)
+
+# --- Security (production behind TLS; see README "Running in production") -----
+
+SECURE_SSL_REDIRECT = config("SECURE_SSL_REDIRECT", default=not DEBUG, cast=bool)
+SECURE_HSTS_SECONDS = config("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000, cast=int)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = config("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True, cast=bool)
+SECURE_HSTS_PRELOAD = config("SECURE_HSTS_PRELOAD", default=False, cast=bool)
+SESSION_COOKIE_SECURE = config("SESSION_COOKIE_SECURE", default=not DEBUG, cast=bool)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+CSRF_TRUSTED_ORIGINS = config("CSRF_TRUSTED_ORIGINS", default="", cast=Csv())
+if config("SECURE_PROXY_SSL_HEADER", default=False, cast=bool):
+    # Only behind a proxy that sets (and strips client-sent) X-Forwarded-Proto.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# The health check is probed over plain HTTP by load balancers.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+X_FRAME_OPTIONS = "DENY"
+
+# --- Logging: one line per request to stdout ----------------------------------
+
+LOG_LEVEL = config("LOG_LEVEL", default="INFO").upper()
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+    },
+    "handlers": {
+        "stdout": {
+            "class": "logging.StreamHandler",
+            "stream": "ext://sys.stdout",
+            "formatter": "plain",
+        },
+    },
+    "root": {"handlers": ["stdout"], "level": LOG_LEVEL},
+    "loggers": {
+        # Our request log replaces Django's own per-request lines.
+        "django.request": {"level": "ERROR"},
+        "django.server": {"level": "WARNING"},
+    },
+}
