@@ -49,6 +49,15 @@ check: install  ## migrations in sync, OpenAPI schema valid
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/python manage.py spectacular --validate --fail-on-warn --file /dev/null
 
+# The production stack on this machine: DEBUG=False, static files via WhiteNoise, gunicorn.
+# Plain HTTP on localhost, so the HTTPS redirect and HSTS are off here (not in production).
+LOCAL_PROD_ENV := DEBUG=False SECURE_SSL_REDIRECT=False SECURE_HSTS_SECONDS=0 SESSION_COOKIE_SECURE=False
+
+serve: install .env  ## production stack locally: collectstatic, migrate, gunicorn on :8000
+	$(LOCAL_PROD_ENV) $(BIN)/python manage.py collectstatic --noinput -v0
+	$(LOCAL_PROD_ENV) $(BIN)/python manage.py migrate --noinput
+	$(LOCAL_PROD_ENV) GUNICORN_BIND=$${GUNICORN_BIND:-127.0.0.1:$(PORT)} $(BIN)/gunicorn movie_booking.wsgi:application
+
 purge-keys: install  ## delete Idempotency-Keys older than 24 hours
 	$(BIN)/python manage.py purge_idempotency_keys
 

@@ -1,9 +1,11 @@
 """Layered fixtures: users and clients, then the catalogue, then bookings."""
 
+import os
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 from django.utils import timezone
@@ -114,3 +116,13 @@ def movie(db):
 @pytest.fixture
 def show(movie):
     return make_show(movie)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _mysql_when_required():
+    # CI's MariaDB leg sets REQUIRE_MYSQL=1: running on anything else (and so skipping
+    # the concurrency tests) must fail loudly, never pass quietly.
+    if os.environ.get("REQUIRE_MYSQL") == "1":
+        engine = settings.DATABASES["default"]["ENGINE"]
+        if engine != "django.db.backends.mysql":
+            pytest.fail(f"REQUIRE_MYSQL=1 but the database engine is {engine}", pytrace=False)
