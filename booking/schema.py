@@ -10,6 +10,13 @@ BODY_METHODS = {"POST", "PUT", "PATCH"}
 
 
 class AutoSchema(openapi.AutoSchema):
+    def get_auth(self):
+        auths = super().get_auth()
+        # Catalogue reads are public: the token is optional there (like AllowAny).
+        if self.method in SAFE_METHODS and self._is_staff_only() and {} not in auths:
+            auths.append({})
+        return auths
+
     def _get_response_bodies(self, direction="response"):
         responses = super()._get_response_bodies(direction)
         for status_code in sorted(self._error_statuses()):

@@ -220,7 +220,6 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "booking.exceptions.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "booking.schema.AutoSchema",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
-    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 
 SIMPLE_JWT = {
