@@ -237,7 +237,8 @@ def book_seats(*, user: User, show: Show, seat_numbers: Sequence[int], now: date
         if len(seats) != len(requested):
             # total_seats shrank after we read the show.
             missing = set(requested) - {seat.number for seat in seats}
-            raise SeatsOutOfRange(seats=missing, total_seats=len(seats))
+            total = Show.objects.values_list("total_seats", flat=True).get(pk=show.pk)
+            raise SeatsOutOfRange(seats=missing, total_seats=total)
         taken = [seat.number for seat in seats if seat.booking_id is not None]
         if taken:
             raise SeatUnavailable(seats=taken)
