@@ -1,8 +1,11 @@
 """Input serializers check shape; output serializers render. Neither writes."""
 
+from datetime import UTC
+
 from django.contrib.auth import password_validation
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import models
 from rest_framework import serializers
 
 from .models import (
@@ -21,6 +24,27 @@ from .models import (
 MAX_SEATS_PER_BOOKING = 10
 MIN_PASSWORD_LENGTH = 8
 MAX_PASSWORD_LENGTH = 128
+
+
+
+class UTCDateTimeField(serializers.DateTimeField):
+    """Render in UTC, and read a time without an offset as UTC.
+
+    TIME_ZONE is the cinema's zone and only decides what `?date=` means; the API
+    itself speaks UTC whatever it is.
+    """
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("default_timezone", UTC)
+        super().__init__(**kwargs)
+
+
+class UTCModelSerializer(serializers.ModelSerializer):
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.DateTimeField: UTCDateTimeField,
+    }
+
 
 # --- Errors (for the schema) ----------------------------------------------------------
 
@@ -90,7 +114,7 @@ class LogoutInput(serializers.Serializer):
     refresh = serializers.CharField(help_text="The refresh token to revoke.")
 
 
-class MeOutput(serializers.ModelSerializer):
+class MeOutput(UTCModelSerializer):
     class Meta:
         model = User
         fields = ["id", "username", "email", "is_staff"]
@@ -99,7 +123,7 @@ class MeOutput(serializers.ModelSerializer):
 # --- Catalogue ------------------------------------------------------------------------
 
 
-class MovieOutput(serializers.ModelSerializer):
+class MovieOutput(UTCModelSerializer):
     class Meta:
         model = Movie
         fields = [
@@ -113,7 +137,7 @@ class MovieOutput(serializers.ModelSerializer):
         ]
 
 
-class MovieInput(serializers.ModelSerializer):
+class MovieInput(UTCModelSerializer):
     title = serializers.CharField(max_length=MAX_TITLE_LENGTH)
     description = serializers.CharField(
         max_length=MAX_DESCRIPTION_LENGTH, allow_blank=True, required=False, default=""
@@ -131,13 +155,13 @@ class MovieInput(serializers.ModelSerializer):
         fields = ["title", "description", "duration_minutes", "genre", "language", "release_date"]
 
 
-class MovieSummary(serializers.ModelSerializer):
+class MovieSummary(UTCModelSerializer):
     class Meta:
         model = Movie
         fields = ["id", "title"]
 
 
-class ShowOutput(serializers.ModelSerializer):
+class ShowOutput(UTCModelSerializer):
     movie = MovieSummary()
     available_seats = serializers.SerializerMethodField()
 
@@ -158,7 +182,7 @@ class ShowOutput(serializers.ModelSerializer):
         return show.total_seats - show.booked_seats_count
 
 
-class ShowInput(serializers.ModelSerializer):
+class ShowInput(UTCModelSerializer):
     movie_id = serializers.PrimaryKeyRelatedField(
         source="movie", queryset=Movie.objects.all(), help_text="The movie's id."
     )
@@ -211,7 +235,7 @@ class BookSeatsInput(serializers.Serializer):
         return attrs
 
 
-class BookingShowOutput(serializers.ModelSerializer):
+class BookingShowOutput(UTCModelSerializer):
     movie = MovieSummary()
 
     class Meta:
@@ -219,10 +243,10 @@ class BookingShowOutput(serializers.ModelSerializer):
         fields = ["id", "start_time", "screen_name", "movie"]
 
 
-class BookingOutput(serializers.ModelSerializer):
+class BookingOutput(UTCModelSerializer):
     show = BookingShowOutput()
     seat_numbers = serializers.ListField(child=serializers.IntegerField())
-    cancellable_until = serializers.DateTimeField(
+    cancellable_until = UTCDateTimeField(
         source="show.cancellable_until",
         help_text="Last moment this booking may be cancelled (CANCELLATION_CUTOFF_MINUTES).",
     )

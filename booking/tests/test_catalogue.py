@@ -725,13 +725,6 @@ def test_the_cinemas_time_zone_decides_which_day_a_show_is_on(api_client, settin
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "Production bug: DRF renders datetimes in the current time zone, which is TIME_ZONE; "
-        "API.md says timestamps are returned in UTC and TIME_ZONE only decides `date=`."
-    ),
-)
 def test_show_times_are_returned_in_utc_whatever_the_cinemas_zone(api_client, settings, movie):
     settings.TIME_ZONE = "Asia/Kolkata"
     show = make_show(movie, start_time=datetime(2031, 12, 1, 20, 0, tzinfo=UTC))
