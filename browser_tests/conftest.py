@@ -69,10 +69,11 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _server_env(db_path: Path) -> dict[str, str]:
+def _server_env(workdir: Path) -> dict[str, str]:
     """The production settings, minus HTTPS (plain HTTP on localhost) and rate limits.
 
     Every setting that matters is explicit, so a developer's .env cannot change the run.
+    Database and collected static files live in workdir, away from anyone else's.
     """
     env = dict(os.environ)
     env.update(
@@ -87,7 +88,8 @@ def _server_env(db_path: Path) -> dict[str, str]:
         CSRF_TRUSTED_ORIGINS="",
         CORS_ALLOWED_ORIGINS="",
         DB_ENGINE="sqlite3",
-        DB_NAME=str(db_path),
+        DB_NAME=str(workdir / "db.sqlite3"),
+        STATIC_ROOT=str(workdir / "static"),
         REDIS_URL="",
         TIME_ZONE="UTC",
         CANCELLATION_CUTOFF_MINUTES="0",
@@ -173,7 +175,7 @@ def _hours_from_now(iso: str) -> float:
 def live_server(tmp_path_factory):
     """Base URL of a fresh production stack (gunicorn, 2 workers) on its own database."""
     workdir = tmp_path_factory.mktemp("browser_server")
-    env = _server_env(workdir / "db.sqlite3")
+    env = _server_env(workdir)
     manage = [str(PYTHON), "manage.py"]
     collectstatic = _start([*manage, "collectstatic", "--noinput", "-v0"], env)  # meanwhile:
     _run([*manage, "migrate", "--noinput", "-v0"], env)
