@@ -6,9 +6,18 @@ from django import forms
 from .models import Booking, Movie, Show
 from .selectors import local_day_bounds
 
+# Ids are 64-bit (BigAutoField): no row has an id outside this range.
+MIN_ID, MAX_ID = -(2**63), 2**63 - 1
+
 
 class IntegerFilter(django_filters.NumberFilter):
     field_class = forms.IntegerField
+
+    def filter(self, qs, value):
+        if value is not None and not MIN_ID <= value <= MAX_ID:
+            # An unknown id: an empty page. SQLite cannot even bind such an integer.
+            return qs.none()
+        return super().filter(qs, value)
 
 
 class MovieFilter(django_filters.FilterSet):
