@@ -131,9 +131,28 @@ def _detail_of(exc: exceptions.APIException) -> str:
 
 
 def _validation_errors(detail) -> dict:
+    """Return `errors` as the contract has it: field name to a flat list of messages."""
     if isinstance(detail, dict):
-        return detail
-    return {"non_field_errors": detail if isinstance(detail, list) else [detail]}
+        return {field: _messages(value) for field, value in detail.items()}
+    return {"non_field_errors": _messages(detail)}
+
+
+def _messages(detail, prefix: str = "") -> list[str]:
+    # DRF nests the errors of a list's items by index ({"0": [...]}) and of nested
+    # objects by field; the contract (and the schema) promise a list of strings.
+    if isinstance(detail, dict):
+        return [
+            message
+            for key, value in detail.items()
+            for message in _messages(value, f"{prefix}{_label(key)}: ")
+        ]
+    if isinstance(detail, list):
+        return [message for item in detail for message in _messages(item, prefix)]
+    return [f"{prefix}{detail}"]
+
+
+def _label(key) -> str:
+    return f"Item {key}" if isinstance(key, int) or str(key).isdigit() else str(key)
 
 
 def _as_api_exception(exc: Exception) -> exceptions.APIException | None:
