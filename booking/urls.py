@@ -18,5 +18,8 @@ urlpatterns = [
     path("my-bookings/", views.MyBookingsView.as_view(), name="my-bookings"),
     *router.urls,
     # Last: anything else under /api/ is a JSON 404, never Django's HTML page.
-    re_path(r"^.*$", views.ApiNotFoundView.as_view(), name="api-not-found"),
+    # [\s\S]: a path with a newline in it (%0A) is under /api/ too, and gets the JSON 404.
+    # (Not the (?s) flag: Django cannot reverse a pattern with flags, and then no URL of
+    # the project reverses at all: admin, Swagger UI and ReDoc answer 500.)
+    re_path(r"^[\s\S]*$", views.ApiNotFoundView.as_view(), name="api-not-found"),
 ]
