@@ -295,34 +295,32 @@ def book_seats_idempotently(
 ) -> tuple[dict, bool]:
     """Run book() once per (user, key); return (201 body, replayed?).
 
-    The key row is inserted first, in the booking's transaction. A racing retry with the
-    same key blocks on the unique index until the first commits (then replays its
-    answer) or rolls back (then books afresh). A failed booking rolls the key back too,
-    so only a 201 is ever stored.
+    Keyed bookings of one user are serialised on that user's row: a retry racing the
+    original waits there, then finds the key the original stored (and replays its
+    answer) or finds none because the original failed (and books afresh). Waiting on
+    the key's unique index instead would deadlock the waiters whenever the original
+    rolled back. A failed booking rolls its key back too: only a 201 is ever stored.
     """
-    expired_before = now - timedelta(hours=settings.IDEMPOTENCY_KEY_TTL_HOURS)
     with transaction.atomic():
-        IdempotencyKey.objects.filter(user=user, key=key, created_at__lt=expired_before).delete()
-        try:
-            with transaction.atomic():  # a savepoint: the duplicate insert is expected
-                record = IdempotencyKey.objects.create(
-                    user=user,
-                    key=key,
-                    fingerprint=fingerprint,
-                    response_status=201,
-                    response_body={},
-                    created_at=now,
-                )
-        except IntegrityError:
-            record = None
-        if record is None:
-            stored = IdempotencyKey.objects.get(user=user, key=key)
+        User.objects.select_for_update().filter(pk=user.pk).values_list("pk").get()
+        stored = IdempotencyKey.objects.filter(user=user, key=key).first()
+        expired_before = now - timedelta(hours=settings.IDEMPOTENCY_KEY_TTL_HOURS)
+        if stored is not None and stored.created_at < expired_before:
+            stored.delete()
+            stored = None
+        if stored is not None:
             if stored.fingerprint != fingerprint:
                 raise IdempotencyKeyReused()
             return stored.response_body, True
         body = render(book())
-        record.response_body = body
-        record.save(update_fields=["response_body"])
+        IdempotencyKey.objects.create(
+            user=user,
+            key=key,
+            fingerprint=fingerprint,
+            response_status=201,
+            response_body=body,
+            created_at=now,
+        )
     return body, False
 
 

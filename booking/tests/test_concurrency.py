@@ -329,16 +329,6 @@ def test_simultaneous_retries_with_one_idempotency_key_book_once(movie, user):
 REFUSED_RETRIES = 16
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason=(
-        "production bug: when the request holding a new Idempotency-Key row fails and rolls "
-        "back, the retries queued on its unique index all hold S locks on it and deadlock "
-        "each other inserting it (InnoDB 1213); the 3 retries of retry_on_lock_conflict run "
-        "out and some retries are answered 503 busy instead of 409 seat_unavailable"
-    ),
-)
 def test_simultaneous_retries_of_a_refused_request_are_each_refused_and_store_no_key(
     movie, user, other_user
 ):
