@@ -58,6 +58,9 @@ serve: install .env  ## production stack locally: collectstatic, migrate, gunico
 	$(LOCAL_PROD_ENV) $(BIN)/python manage.py migrate --noinput
 	$(LOCAL_PROD_ENV) GUNICORN_BIND=$${GUNICORN_BIND:-127.0.0.1:$(PORT)} $(BIN)/gunicorn movie_booking.wsgi:application
 
+bench: install-mysql  ## booking throughput on gunicorn + MariaDB (scripts/bench.py)
+	$(BIN)/python scripts/bench.py --workers $${WORKERS:-4}
+
 purge-keys: install  ## delete Idempotency-Keys older than 24 hours
 	$(BIN)/python manage.py purge_idempotency_keys
 

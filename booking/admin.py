@@ -133,7 +133,8 @@ class ShowAdmin(admin.ModelAdmin):
         )
 
     def save_model(self, request, obj, form, change):
-        fields = {name: form.cleaned_data[name] for name in form.Meta.fields}
+        # ShowAdminForm's fields: the admin's generated form.Meta also lists "seat_map".
+        fields = {name: form.cleaned_data[name] for name in ShowAdminForm.Meta.fields}
         if change:
             services.update_show(show=obj, **fields)
         else:

@@ -31,7 +31,9 @@ class MovieFilter(django_filters.FilterSet):
 
 class ShowDateFilter(django_filters.FilterSet):
     date = django_filters.DateFilter(
-        method="filter_date", help_text="Shows starting on this day (YYYY-MM-DD, cinema time)."
+        method="filter_date",
+        input_formats=["%Y-%m-%d"],  # not Django's other formats: 01/12/2031 is ambiguous
+        help_text="Shows starting on this day (YYYY-MM-DD, cinema time).",
     )
 
     class Meta:

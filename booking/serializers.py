@@ -26,7 +26,6 @@ MIN_PASSWORD_LENGTH = 8
 MAX_PASSWORD_LENGTH = 128
 
 
-
 class UTCDateTimeField(serializers.DateTimeField):
     """Render in UTC, and read a time without an offset as UTC.
 

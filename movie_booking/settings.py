@@ -97,6 +97,10 @@ DB_CONNECT_TIMEOUT_SECONDS = config("DB_CONNECT_TIMEOUT_SECONDS", default=3, cas
 # How long one transaction waits for a row another holds before giving up (MySQL's
 # default of 50 s would leave a client hanging; the booking service retries instead).
 DB_LOCK_WAIT_TIMEOUT_SECONDS = config("DB_LOCK_WAIT_TIMEOUT_SECONDS", default=3, cast=int)
+# How long to wait for the server's answer on an open connection (MySQL). Without it a
+# database that goes silent (host frozen, network partition) hangs a pooled connection
+# until gunicorn kills the worker. 0 disables it (e.g. for a long migration).
+DB_READ_TIMEOUT_SECONDS = config("DB_READ_TIMEOUT_SECONDS", default=15, cast=int)
 
 if DB_ENGINE == "django.db.backends.sqlite3":
     _default_db = {
@@ -129,6 +133,9 @@ else:
                 f"innodb_lock_wait_timeout={DB_LOCK_WAIT_TIMEOUT_SECONDS}"
             ),
         }
+        if DB_READ_TIMEOUT_SECONDS:
+            _default_db["OPTIONS"]["read_timeout"] = DB_READ_TIMEOUT_SECONDS
+            _default_db["OPTIONS"]["write_timeout"] = DB_READ_TIMEOUT_SECONDS
         _default_db["TEST"] = {"CHARSET": "utf8mb4", "COLLATION": "utf8mb4_unicode_ci"}
     else:
         _default_db["OPTIONS"] = {"connect_timeout": DB_CONNECT_TIMEOUT_SECONDS}
@@ -157,7 +164,7 @@ USE_TZ = True
 # --- Static files (admin, Swagger UI and ReDoc assets) ------------------------
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = config("STATIC_ROOT", default="") or str(BASE_DIR / "staticfiles")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -280,6 +287,10 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = config("SECURE_HSTS_INCLUDE_SUBDOMAINS", defaul
 SECURE_HSTS_PRELOAD = config("SECURE_HSTS_PRELOAD", default=False, cast=bool)
 # Preloading is a one-way door for the whole domain: the operator opts in explicitly.
 SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
+if DB_ENGINE == "django.db.backends.mysql":
+    # MySQL/MariaDB cannot index Lower(username)/Lower(email); their case-insensitive
+    # collation already makes the plain unique indexes case-insensitive (see User).
+    SILENCED_SYSTEM_CHECKS.append("models.W044")
 SESSION_COOKIE_SECURE = config("SESSION_COOKIE_SECURE", default=not DEBUG, cast=bool)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 CSRF_TRUSTED_ORIGINS = config("CSRF_TRUSTED_ORIGINS", default="", cast=Csv())
