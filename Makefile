@@ -4,8 +4,9 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 # MariaDB/MySQL for `make test-mysql` (and CI): root with an empty password on 127.0.0.1.
+# Set in the environment, not read from .env: a .env may point at another server.
 MYSQL_ENV := DB_ENGINE=mysql DB_NAME=$${DB_NAME:-movie_booking} DB_USER=$${DB_USER:-root} \
-	DB_HOST=$${DB_HOST:-127.0.0.1} DB_PORT=$${DB_PORT:-3306}
+	DB_PASSWORD=$${DB_PASSWORD:-} DB_HOST=$${DB_HOST:-127.0.0.1} DB_PORT=$${DB_PORT:-3306}
 
 .PHONY: run test test-mysql install install-mysql lint format check serve bench purge-keys clean
 

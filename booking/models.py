@@ -28,6 +28,11 @@ REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read out
 
 
 class UserManager(DjangoUserManager):
+    @classmethod
+    def normalize_email(cls, email):
+        # Stored as typed (API.md); uniqueness is case-insensitive anyway.
+        return email or ""
+
     def get_by_natural_key(self, username):
         # Login (and the admin's) matches usernames case-insensitively; the unique
         # constraints below make the match unambiguous.

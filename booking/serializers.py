@@ -213,6 +213,10 @@ class BookSeatsInput(serializers.Serializer):
         min_length=1,
         max_length=MAX_SEATS_PER_BOOKING,
         required=False,
+        error_messages={
+            "min_length": "Send at least one seat.",
+            "max_length": f"At most {MAX_SEATS_PER_BOOKING} seats per booking.",
+        },
         help_text=f"1 to {MAX_SEATS_PER_BOOKING} distinct seats to book together.",
     )
 

@@ -176,6 +176,9 @@ STORAGES = {
     },
 }
 
+# Without collectstatic (development, tests) WhiteNoise serves the apps' files directly.
+WHITENOISE_USE_FINDERS = DEBUG
+
 # --- Cache (throttle counters; shared across workers when REDIS_URL is set) ---
 
 REDIS_URL = config("REDIS_URL", default="")
@@ -207,6 +210,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PARSER_CLASSES": ["booking.parsers.JSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "booking.negotiation.JSONFallbackContentNegotiation",
     "DEFAULT_PAGINATION_CLASS": "booking.pagination.PageNumberPagination",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_THROTTLE_CLASSES": [
@@ -321,6 +325,7 @@ LOGGING = {
     "loggers": {
         # Our request log replaces Django's own per-request lines.
         "django.request": {"level": "ERROR"},
-        "django.server": {"level": "WARNING"},
+        # runserver's own access log (with query strings) would double ours.
+        "django.server": {"handlers": [], "propagate": False},
     },
 }
