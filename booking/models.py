@@ -195,7 +195,9 @@ class IdempotencyKey(models.Model):
     """A stored 201 answer to `POST .../book/`, replayed to a retry with the same key."""
 
     user = models.ForeignKey("User", on_delete=models.CASCADE, related_name="+")
-    key = models.CharField(max_length=255)
+    # sha256 of the client's key, so keys compare byte for byte on every database:
+    # MySQL's default collation would make "abc" and "ABC", or "e" and "é", one key.
+    key_digest = models.CharField(max_length=64)
     # sha256 of method, path and body: the same key with another request is refused.
     fingerprint = models.CharField(max_length=64)
     response_status = models.PositiveSmallIntegerField()
@@ -204,8 +206,10 @@ class IdempotencyKey(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["user", "key"], name="idempotency_key_unique_per_user"),
+            models.UniqueConstraint(
+                fields=["user", "key_digest"], name="idempotency_key_unique_per_user"
+            ),
         ]
 
     def __str__(self):
-        return f"{self.key} (user {self.user_id})"
+        return f"{self.key_digest[:12]}… (user {self.user_id})"

@@ -301,9 +301,10 @@ def book_seats_idempotently(
     the key's unique index instead would deadlock the waiters whenever the original
     rolled back. A failed booking rolls its key back too: only a 201 is ever stored.
     """
+    key_digest = hashlib.sha256(key.encode()).hexdigest()
     with transaction.atomic():
         User.objects.select_for_update().filter(pk=user.pk).values_list("pk").get()
-        stored = IdempotencyKey.objects.filter(user=user, key=key).first()
+        stored = IdempotencyKey.objects.filter(user=user, key_digest=key_digest).first()
         expired_before = now - timedelta(hours=settings.IDEMPOTENCY_KEY_TTL_HOURS)
         if stored is not None and stored.created_at < expired_before:
             stored.delete()
@@ -315,7 +316,7 @@ def book_seats_idempotently(
         body = render(book())
         IdempotencyKey.objects.create(
             user=user,
-            key=key,
+            key_digest=key_digest,
             fingerprint=fingerprint,
             response_status=201,
             response_body=body,

@@ -631,6 +631,24 @@ def test_the_same_key_on_another_shows_booking_returns_409(auth_client, show, mo
     assert booked_seat_numbers(other_show) == []
 
 
+@pytest.mark.parametrize(
+    ("first_key", "second_key"),
+    [("abc", "ABC"), ("key", "key "), ("cafe", "café")],
+    ids=["case", "trailing-space", "accent"],
+)
+def test_keys_are_compared_exactly_not_by_the_databases_collation(
+    auth_client, show, first_key, second_key
+):
+    # MySQL's default collation would call these equal; they are different keys.
+    post_book(auth_client, show, {"seat_number": 12}, **{"Idempotency-Key": first_key})
+
+    response = post_book(auth_client, show, {"seat_number": 13}, **{"Idempotency-Key": second_key})
+
+    assert response.status_code == 201
+    assert "Idempotent-Replayed" not in response.headers
+    assert booked_seat_numbers(show) == [12, 13]
+
+
 def test_a_key_of_255_characters_is_accepted(auth_client, show):
     response = post_book(auth_client, show, {"seat_number": 12}, **{"Idempotency-Key": "k" * 255})
 
