@@ -23,6 +23,13 @@ def on_mysql() -> bool:
 
 
 @pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # Hundreds of users are created and signed in; the production hasher's deliberate
+    # slowness is not what these tests are about.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def _fresh_throttle_counters():
     # Throttle counters live in the cache; one test's requests must not throttle the next.
     cache.clear()

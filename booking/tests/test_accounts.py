@@ -12,13 +12,6 @@ from .conftest import PASSWORD, client_for, make_user
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    # Many users are created and signed in; the production hasher's deliberate
-    # slowness is not what these tests are about.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 SIGNUP_URL = "/api/signup/"
 LOGIN_URL = "/api/login/"
 REFRESH_URL = "/api/token/refresh/"

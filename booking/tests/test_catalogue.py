@@ -14,13 +14,6 @@ from .conftest import client_for, make_movie, make_show, make_user
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    # Many users are created and signed in; the production hasher's deliberate
-    # slowness is not what these tests are about.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 MOVIES_URL = "/api/movies/"
 SHOWS_URL = "/api/shows/"
 

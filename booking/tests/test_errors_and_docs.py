@@ -17,13 +17,6 @@ from .conftest import PASSWORD, client_for, make_show
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    # Many users are created and signed in; the production hasher's deliberate
-    # slowness is not what these tests are about.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 # Every path of API.md, as the OpenAPI schema spells them.
 CONTRACT_PATHS = {
     "/api/signup/",

@@ -25,13 +25,6 @@ def shows_per_local_day() -> Counter:
     return Counter(start.astimezone(zone).date() for start in starts)
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    # Each run creates two users and each login checks a password: the real hasher
-    # would spend most of this module's time on PBKDF2.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def now():
     return timezone.now()

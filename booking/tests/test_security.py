@@ -22,13 +22,6 @@ from .conftest import PASSWORD, client_for, make_movie, make_show, make_user
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    # Hundreds of users are created and logged in here; the production hasher's
-    # deliberate slowness is not what these tests are about.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 LONG = "x" * 10_000
 # Strings that break naive code: 4-byte UTF-8 (MySQL's old `utf8` cannot store them),
 # right-to-left overrides, stacked combining marks, invisible characters, and NUL.
