@@ -46,7 +46,7 @@ format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-check: install  ## migrations in sync, OpenAPI schema valid
+check: install .env  ## migrations in sync, OpenAPI schema valid
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/python manage.py spectacular --validate --fail-on-warn --file /dev/null
 

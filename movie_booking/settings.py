@@ -4,6 +4,7 @@ Every value that differs between machines comes from the environment (or a `.env
 file) through python-decouple; `.env.example` lists them all.
 """
 
+import warnings
 from datetime import timedelta
 from pathlib import Path
 
@@ -176,8 +177,11 @@ STORAGES = {
     },
 }
 
-# Without collectstatic (development, tests) WhiteNoise serves the apps' files directly.
+# Without collectstatic (development, tests) WhiteNoise serves the apps' files directly,
+# and an absent STATIC_ROOT is expected rather than worth a warning.
 WHITENOISE_USE_FINDERS = DEBUG
+if DEBUG:
+    warnings.filterwarnings("ignore", message="No directory at: ", category=UserWarning)
 
 # --- Cache (throttle counters; shared across workers when REDIS_URL is set) ---
 
