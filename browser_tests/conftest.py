@@ -11,28 +11,21 @@ collectstatic and starts gunicorn on a free port of 127.0.0.1; Chromium is Debia
 Every test saves a screenshot per step under artifacts/screenshots/<test>/.
 """
 
-import json
 import os
 import re
-import secrets
 import shutil
-import signal
-import socket
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import harness  # scripts/harness.py, on sys.path through pythonpath in pytest.ini
 import pytest
 from playwright.sync_api import sync_playwright
 
 PROJECT = Path(__file__).resolve().parent.parent
 PYTHON = Path(sys.executable)
-BIN = PYTHON.parent
 SCREENSHOTS = PROJECT / "artifacts" / "screenshots"
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -63,12 +56,6 @@ User.objects.create_superuser(username="admin", email="admin@example.com",
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _server_env(workdir: Path) -> dict[str, str]:
     """The production settings, minus HTTPS (plain HTTP on localhost) and rate limits.
 
@@ -77,28 +64,19 @@ def _server_env(workdir: Path) -> dict[str, str]:
     """
     env = dict(os.environ)
     env.update(
-        DJANGO_SETTINGS_MODULE="movie_booking.settings",
-        DEBUG="False",
-        SECRET_KEY=secrets.token_urlsafe(50),
-        ALLOWED_HOSTS="127.0.0.1,localhost",
-        SECURE_SSL_REDIRECT="False",
-        SESSION_COOKIE_SECURE="False",
-        SECURE_HSTS_SECONDS="0",
-        SECURE_PROXY_SSL_HEADER="False",
-        CSRF_TRUSTED_ORIGINS="",
-        CORS_ALLOWED_ORIGINS="",
-        DB_ENGINE="sqlite3",
-        DB_NAME=str(workdir / "db.sqlite3"),
-        STATIC_ROOT=str(workdir / "static"),
-        REDIS_URL="",
-        TIME_ZONE="UTC",
-        CANCELLATION_CUTOFF_MINUTES="0",
-        LOG_LEVEL="WARNING",
-        PYTHONUNBUFFERED="1",
-        **{
-            f"THROTTLE_{name}": "off"
-            for name in ("LOGIN", "SIGNUP", "REFRESH", "BOOKING", "ANON", "USER")
-        },
+        harness.production_env(
+            SESSION_COOKIE_SECURE="False",
+            SECURE_HSTS_SECONDS="0",
+            SECURE_PROXY_SSL_HEADER="False",
+            CSRF_TRUSTED_ORIGINS="",
+            CORS_ALLOWED_ORIGINS="",
+            DB_ENGINE="sqlite3",
+            DB_NAME=str(workdir / "db.sqlite3"),
+            STATIC_ROOT=str(workdir / "static"),
+            TIME_ZONE="UTC",
+            CANCELLATION_CUTOFF_MINUTES="0",
+            PYTHONUNBUFFERED="1",
+        )
     )
     return env
 
@@ -119,33 +97,16 @@ def _run(args: list[str], env: dict[str, str]) -> None:
     _wait(_start(args, env))
 
 
-def http_json(
-    method: str, url: str, body: dict | None = None, token: str | None = None
-) -> tuple[int, dict]:
-    """Call the API with urllib (outside the browser); return (status, JSON body)."""
-    headers = {"Accept": "application/json"}
-    data = None
-    if body is not None:
-        data = json.dumps(body).encode()
-        headers["Content-Type"] = "application/json"
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    request = urllib.request.Request(url, data=data, headers=headers, method=method)  # noqa: S310
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
-            return response.status, json.loads(response.read() or b"{}")
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read() or b"{}")
-
-
 class Api:
     """The live server's JSON API, for setting up and checking what the browser did."""
 
-    def __init__(self, base_url: str):
-        self.base_url = base_url
+    def __init__(self, port: int):
+        self.port = port
 
-    def call(self, method: str, path: str, body: dict | None = None, token: str | None = None):
-        return http_json(method, self.base_url + path, body, token)
+    def call(self, method: str, path: str, body: dict | None = None, token: str = ""):
+        """Call the API outside the browser; return (status, JSON body)."""
+        reply = harness.call(self.port, method, path, body=body, token=token)
+        return reply.status, reply.json()
 
     def login(self, credentials: dict) -> str:
         status, body = self.call("POST", "/api/login/", credentials)
@@ -185,56 +146,23 @@ def live_server(tmp_path_factory):
         _run([*manage, "shell", "-c", FALLBACK_SEED], env)
     _wait(collectstatic)
 
-    port = _free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    log_path = workdir / "gunicorn.log"
-    with log_path.open("w") as log:
-        server = subprocess.Popen(  # noqa: S603 - our own venv's gunicorn, fixed arguments
-            [
-                str(BIN / "gunicorn"),
-                "movie_booking.wsgi:application",
-                "-b",
-                f"127.0.0.1:{port}",
-                "-w",
-                "2",
-            ],
-            cwd=PROJECT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group: stopped as a whole below
-        )
+    server = harness.Server("live_server", env, workdir)  # gunicorn, 2 workers
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            if server.poll() is not None:
-                pytest.fail(f"gunicorn exited early:\n{log_path.read_text()}")
-            try:
-                if http_json("GET", base_url + "/healthz")[0] == 200:
-                    break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"gunicorn did not answer /healthz:\n{log_path.read_text()}")
-            time.sleep(0.2)
-        yield base_url
+        server.start()
+        yield f"http://127.0.0.1:{server.port}"
+    except RuntimeError as error:  # from start(): pytest never throws into a fixture
+        pytest.fail(f"{error}:\n{server.log_path.read_text()}")
     finally:
-        if server.poll() is None:
-            os.killpg(server.pid, signal.SIGTERM)
-            try:
-                server.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(server.pid, signal.SIGKILL)
-                server.wait()
+        server.stop()
     # A traceback in the server's log is a bug even if every page looked fine (a 500).
-    log = log_path.read_text()
+    log = server.log_path.read_text()
     if "Traceback" in log:
-        pytest.fail(f"the server logged an exception ({log_path}):\n{log[-6000:]}")
+        pytest.fail(f"the server logged an exception ({server.log_path}):\n{log[-6000:]}")
 
 
 @pytest.fixture(scope="session")
 def api(live_server) -> Api:
-    return Api(live_server)
+    return Api(urlsplit(live_server).port)
 
 
 @pytest.fixture(scope="session")

@@ -27,9 +27,7 @@ import http.client
 import json
 import os
 import random
-import secrets
 import signal
-import subprocess
 import sys
 import tempfile
 import threading
@@ -41,15 +39,14 @@ from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+import harness
+
 MAX_SEATS_PER_ATTEMPT = 4
 # In the flash sale everyone wants the best seats: each client picks among the first
 # few seats it believes free, so that clients really do collide on the same rows.
 FLASH_SALE_BEST_SEATS = 20
 USER_PASSWORD = "bench-pass-2026"
 HTTP_TIMEOUT_SECONDS = 30
-STARTUP_TIMEOUT_SECONDS = 30
-SHUTDOWN_TIMEOUT_SECONDS = 10
 CONNECTION_ERROR = "connection error"  # a request that got no HTTP answer at all
 
 
@@ -78,26 +75,15 @@ def parse_args() -> argparse.Namespace:
 def configure_environment(args: argparse.Namespace) -> dict[str, str]:
     """Set the settings both this process and gunicorn read; return gunicorn's env."""
     os.environ.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "movie_booking.settings",
-            "DB_ENGINE": "mysql",
-            "DB_NAME": args.db_name,
-            "DB_USER": os.environ.get("DB_USER") or "root",
-            "DB_PASSWORD": os.environ.get("DB_PASSWORD", ""),
-            "DB_HOST": os.environ.get("DB_HOST") or "127.0.0.1",
-            "DB_PORT": os.environ.get("DB_PORT") or "3306",
-            # The production configuration, minus HTTPS (plain HTTP on localhost).
-            "DEBUG": "False",
-            "SECRET_KEY": f"bench-{secrets.token_urlsafe(32)}",
-            "SECURE_SSL_REDIRECT": "False",
-            "ALLOWED_HOSTS": "127.0.0.1,localhost",
-            "LOG_LEVEL": "WARNING",
-            "REDIS_URL": "",
-        }
+        harness.production_env(
+            DB_ENGINE="mysql",
+            DB_NAME=args.db_name,
+            DB_USER=os.environ.get("DB_USER") or "root",
+            DB_PASSWORD=os.environ.get("DB_PASSWORD", ""),
+            DB_HOST=os.environ.get("DB_HOST") or "127.0.0.1",
+            DB_PORT=os.environ.get("DB_PORT") or "3306",
+        )
     )
-    # Rate limits would measure the throttle, not the booking path.
-    for scope in ("LOGIN", "SIGNUP", "REFRESH", "BOOKING", "ANON", "USER"):
-        os.environ[f"THROTTLE_{scope}"] = "off"
     return dict(os.environ)
 
 
@@ -197,20 +183,6 @@ class Client:
 
     def close(self):
         self.connection.close()
-
-
-def wait_for_health(port: int, server: subprocess.Popen) -> None:
-    deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise SystemExit(f"gunicorn exited with status {server.returncode} at startup")
-        client = Client(port)
-        status, _ = client.request("GET", "/healthz")
-        client.close()
-        if status == 200:
-            return
-        time.sleep(0.2)
-    raise SystemExit(f"gunicorn did not answer /healthz within {STARTUP_TIMEOUT_SECONDS} s")
 
 
 def port_is_taken(port: int) -> bool:
@@ -348,7 +320,7 @@ def run_scenario(name, *, seat_map, tokens, args, stop, server, results: list[Re
                     seat_map.taken(show, seats)
                 else:
                     codes[status, body.get("code", "")] += 1
-                    if status == CONNECTION_ERROR and server.poll() is not None:
+                    if status == CONNECTION_ERROR and server.proc.poll() is not None:
                         stop.set()  # gunicorn is gone: no point in hammering a closed port
                     if status == 409 and body.get("code") == "seat_unavailable":
                         seat_map.taken(show, body.get("seats", []))
@@ -473,36 +445,6 @@ def check_integrity(results: list[Result]) -> list[str]:
 # --- Main ---------------------------------------------------------------------------
 
 
-def start_gunicorn(args, env, log) -> subprocess.Popen:
-    gunicorn = Path(sys.executable).parent / "gunicorn"
-    return subprocess.Popen(
-        [
-            str(gunicorn),
-            "movie_booking.wsgi:application",
-            "-w",
-            str(args.workers),
-            "-b",
-            f"127.0.0.1:{args.port}",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,  # Ctrl-C reaches us; we stop gunicorn ourselves
-    )
-
-
-def stop_gunicorn(server: subprocess.Popen) -> None:
-    if server.poll() is not None:
-        return
-    server.terminate()  # SIGTERM: gunicorn finishes the requests in flight and exits
-    try:
-        server.wait(timeout=SHUTDOWN_TIMEOUT_SECONDS)
-    except subprocess.TimeoutExpired:
-        server.kill()
-        server.wait()
-
-
 def _interrupt(signum, frame):
     raise KeyboardInterrupt
 
@@ -511,12 +453,8 @@ def main() -> int:
     args = parse_args()
     sys.stdout.reconfigure(line_buffering=True)  # progress shows up at once, even in a pipe
     env = configure_environment(args)
-    sys.path.insert(0, str(ROOT))
     signal.signal(signal.SIGTERM, _interrupt)  # a kill stops gunicorn too
-
-    import django  # only now: the settings come from the environment set above
-
-    django.setup()
+    harness.setup_django(env)  # only now: the settings come from the environment set above
     from django.core.management import call_command
 
     if port_is_taken(args.port):
@@ -527,14 +465,12 @@ def main() -> int:
     call_command("migrate", verbosity=0, interactive=False, skip_checks=True)
     seeded = seed(args)
 
-    log = tempfile.NamedTemporaryFile(  # noqa: SIM115 - kept open for gunicorn's lifetime
-        "w+", prefix="bench-gunicorn-", suffix=".log", delete=False
-    )
-    server = start_gunicorn(args, env, log)
+    log_dir = Path(tempfile.mkdtemp(prefix="bench-"))
+    server = harness.Server("bench", env, log_dir, workers=args.workers, port=args.port)
     stop = threading.Event()
     results = []
     try:
-        wait_for_health(args.port, server)
+        server.start()
         length = f"{args.requests} attempts" if args.requests else f"{args.duration:g} s"
         print(
             f"gunicorn: {args.workers} workers on 127.0.0.1:{args.port} "
@@ -577,9 +513,9 @@ def main() -> int:
             stop.set()
             print("\ninterrupted")
     finally:
-        died = server.poll() is not None  # before we stop it ourselves
-        stop_gunicorn(server)
-        log.close()
+        gunicorn = server.proc  # None if it did not start
+        died = gunicorn is not None and gunicorn.poll() is not None  # before we stop it
+        server.stop()
 
     problems = check_integrity(results)
     failures = sum(result.failures for result in results)
@@ -591,8 +527,8 @@ def main() -> int:
     if failures:
         print(f"  FAIL {failures} answers were a 5xx other than 503 busy, or no answer")
     if died:
-        print(f"  FAIL gunicorn stopped during the run (exit status {server.returncode})")
-    print(f"  gunicorn log: {log.name}")
+        print(f"  FAIL gunicorn stopped during the run (exit status {gunicorn.returncode})")
+    print(f"  gunicorn log: {server.log_path}")
     return 1 if problems or failures or died or stop.is_set() else 0
 
 

@@ -21,16 +21,9 @@ CI_MYSQL_PORT, CI_MYSQL_USER, CI_MYSQL_PASSWORD override that) and Redis on
 ever flushed). Creates database `ci_multiproc_<pid>_<random>` and drops it at the end.
 """
 
-import contextlib
-import http.client
-import json
 import os
 import secrets
 import shutil
-import signal
-import socket
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -41,23 +34,26 @@ from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
-GUNICORN = BIN / "gunicorn" if (BIN / "gunicorn").exists() else ROOT / ".venv" / "bin" / "gunicorn"
+import harness
+from harness import (
+    GUNICORN_WORKERS,
+    MYSQL_HOST,
+    MYSQL_PORT,
+    Reply,
+    Server,
+    call,
+    hold_signals,
+    migrate,
+    mysql_admin,
+    say,
+    setup_django,
+)
 
-MYSQL_HOST = os.environ.get("CI_MYSQL_HOST", "127.0.0.1")
-MYSQL_PORT = int(os.environ.get("CI_MYSQL_PORT", "3306"))
-MYSQL_USER = os.environ.get("CI_MYSQL_USER", "root")
-MYSQL_PASSWORD = os.environ.get("CI_MYSQL_PASSWORD", "")
 REDIS_HOST = os.environ.get("CI_REDIS_HOST", "127.0.0.1")
 REDIS_PORT = int(os.environ.get("CI_REDIS_PORT", "6379"))
 REDIS_DB = int(os.environ.get("CI_REDIS_DB", "5"))
 REDIS_URL = f"redis://{REDIS_HOST}:{REDIS_PORT}/{REDIS_DB}"
 
-GUNICORN_WORKERS = 2
-CLIENT_TIMEOUT_SECONDS = 30
-SERVER_START_TIMEOUT_SECONDS = 30
-SERVER_STOP_TIMEOUT_SECONDS = 10
 RACE_USERS = 40
 RACE_ROUNDS = 3
 SHOW_SEATS = 30
@@ -65,89 +61,9 @@ CHUNK_SIZES = (1, 2, 3)  # seats per booking request, in turn
 LOGIN_THREADS = 8
 LOGIN_RATE = 6  # per minute, in the throttle part
 PASSWORD = "multiproc-" + secrets.token_urlsafe(12)
-SECRET_KEY = secrets.token_urlsafe(50)  # one key for every server: a token from A works on B
 
 
-# --- Small helpers (the same as in outage_check.py: each script stands alone) ------------
-
-
-def say(message: str = "") -> None:
-    print(message, flush=True)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class Interrupted(BaseException):
-    """Raised on SIGTERM so that the `finally` blocks clean up, as on Ctrl-C."""
-
-
-def _raise_interrupted(signum, frame):
-    raise Interrupted(f"signal {signum}")
-
-
-def hold_signals() -> None:
-    """Let cleanup finish (it is bounded): a second Ctrl-C must not leave servers behind."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-
-
-@dataclass
-class Reply:
-    status: int | None
-    headers: dict
-    body: bytes
-    seconds: float
-    error: str = ""
-
-    def json(self):
-        try:
-            return json.loads(self.body)
-        except ValueError:
-            return None
-
-    @property
-    def code(self) -> str:
-        data = self.json()
-        return str(data.get("code", "")) if isinstance(data, dict) else ""
-
-
-def call(port: int, method: str, path: str, *, body=None, token: str = "") -> Reply:
-    """Send one request on a fresh connection; a timeout or reset is a Reply too."""
-    headers = {"Accept": "application/json"}
-    data = None
-    if body is not None:
-        data = json.dumps(body).encode()
-        headers["Content-Type"] = "application/json"
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=CLIENT_TIMEOUT_SECONDS)
-    started = time.monotonic()
-    try:
-        conn.request(method, path, body=data, headers=headers)
-        response = conn.getresponse()
-        raw = response.read()
-        reply_headers = {name.lower(): value for name, value in response.getheaders()}
-        return Reply(response.status, reply_headers, raw, time.monotonic() - started)
-    except (OSError, http.client.HTTPException) as exc:
-        return Reply(None, {}, b"", time.monotonic() - started, f"{type(exc).__name__}: {exc}")
-    finally:
-        conn.close()
-
-
-def mysql_admin(sql: str) -> None:
-    import MySQLdb
-
-    conn = MySQLdb.connect(
-        host=MYSQL_HOST, port=MYSQL_PORT, user=MYSQL_USER, passwd=MYSQL_PASSWORD, connect_timeout=5
-    )
-    try:
-        conn.cursor().execute(sql)
-    finally:
-        conn.close()
+# --- Redis ------------------------------------------------------------------------------
 
 
 def flush_redis_db() -> None:
@@ -171,78 +87,6 @@ def redis_keys(pattern: str) -> list[str]:
         client.close()
 
 
-class Server:
-    """One gunicorn master (and its workers) in its own process group."""
-
-    def __init__(self, name: str, env: dict, log_dir: Path):
-        self.name = name
-        self.env = env
-        self.log_path = log_dir / f"{name}.log"
-        self.port = 0
-        self.proc: subprocess.Popen | None = None
-
-    def spawn(self) -> None:
-        self.port = free_port()
-        with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen(
-                [
-                    str(GUNICORN),
-                    "movie_booking.wsgi:application",
-                    "-b",
-                    f"127.0.0.1:{self.port}",
-                    "-w",
-                    str(GUNICORN_WORKERS),
-                ],
-                cwd=ROOT,
-                env=self.env,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # its own process group: we kill exactly that
-            )
-
-    def wait_ready(self) -> bool:
-        deadline = time.monotonic() + SERVER_START_TIMEOUT_SECONDS
-        while time.monotonic() < deadline:
-            if self.proc is None or self.proc.poll() is not None:
-                return False
-            if call(self.port, "GET", "/healthz").status == 200:
-                return True
-            time.sleep(0.2)
-        return False
-
-    def stop(self) -> None:
-        if self.proc is None:
-            return
-        proc, self.proc = self.proc, None
-        if proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGINT)  # gunicorn's quick shutdown
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                proc.wait(timeout=SERVER_STOP_TIMEOUT_SECONDS)
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)  # workers left behind, if any
-        proc.wait()
-
-    def log_tail(self, lines: int = 30) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return ""
-
-
-def wait_servers(servers: list[Server]) -> None:
-    """Wait for spawned servers; one that lost its port to another process starts again."""
-    for server in servers:
-        for _ in range(3):
-            if server.wait_ready():
-                break
-            server.stop()
-            server.spawn()
-        else:
-            raise RuntimeError(f"gunicorn {server.name} did not start; see {server.log_path}")
-
-
 def stop_servers(servers: list[Server]) -> None:
     """Stop servers side by side (each waits for its own workers)."""
     with ThreadPoolExecutor(max_workers=len(servers)) as pool:
@@ -263,57 +107,10 @@ class Report:
 # --- Setup ------------------------------------------------------------------------------
 
 
-def server_env(db_name: str, **overrides: str) -> dict:
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("DB_", "THROTTLE_", "GUNICORN_", "DJANGO_", "REDIS_"))
-    }
-    env.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "movie_booking.settings",
-            "DEBUG": "False",
-            "SECRET_KEY": SECRET_KEY,
-            "SECURE_SSL_REDIRECT": "False",
-            "ALLOWED_HOSTS": "127.0.0.1,localhost",
-            "DB_ENGINE": "mysql",
-            "DB_NAME": db_name,
-            "DB_USER": MYSQL_USER,
-            "DB_PASSWORD": MYSQL_PASSWORD,
-            "DB_HOST": MYSQL_HOST,
-            "DB_PORT": str(MYSQL_PORT),
-            "LOG_LEVEL": "WARNING",
-            "REDIS_URL": REDIS_URL,
-            "THROTTLE_LOGIN": "1000/min",
-            "THROTTLE_BOOKING": "off",
-            "THROTTLE_USER": "off",
-            "THROTTLE_ANON": "off",
-        }
-    )
-    env.update(overrides)
-    return env
-
-
-def migrate(env: dict) -> None:
-    result = subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput", "-v0"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
-    if result.returncode != 0:
-        raise RuntimeError(f"migrate failed:\n{result.stdout}\n{result.stderr}")
-
-
-def setup_django(env: dict) -> None:
-    os.environ.update(env)
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
+def server_env(db_name: str, **settings: str) -> dict:
+    """Logins counted in Redis but never throttled, unless settings say otherwise."""
+    settings = {"REDIS_URL": REDIS_URL, "THROTTLE_LOGIN": "1000/min", **settings}
+    return harness.mysql_env(db_name, **settings)
 
 
 def seed() -> tuple[list[int], list[str]]:
@@ -598,7 +395,8 @@ def print_throttle(answers: list[tuple[str, Reply]]) -> None:
 def part_throttle(username: str, shared: list[Server], local: list[Server], report: Report) -> None:
     """The shared pair must throttle the 7th login; the local pair shows why Redis matters."""
     started = time.monotonic()
-    wait_servers(shared + local)
+    for server in shared + local:
+        server.wait_ready()
     flush_redis_db()  # the race's logins were counted there too
     say(
         f"\n== login throttle THROTTLE_LOGIN={LOGIN_RATE}/min: a new pair A, B on "
@@ -640,9 +438,6 @@ def part_throttle(username: str, shared: list[Server], local: list[Server], repo
 
 
 def main() -> int:
-    signal.signal(signal.SIGTERM, _raise_interrupted)
-    # Ctrl-C raises KeyboardInterrupt even if our parent started us with SIGINT ignored.
-    signal.signal(signal.SIGINT, signal.default_int_handler)
     started = time.monotonic()
     report = Report()
     db_name = f"ci_multiproc_{os.getpid()}_{secrets.token_hex(3)}"
@@ -669,7 +464,8 @@ def main() -> int:
         migrate(env)
         setup_django(env)
         show_ids, names = seed()
-        wait_servers(race_servers)
+        for server in race_servers:
+            server.wait_ready()
         say(
             f"== servers A :{race_servers[0].port} and B :{race_servers[1].port} "
             f"({GUNICORN_WORKERS} workers each), one database, Redis db {REDIS_DB} "
@@ -718,8 +514,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except (KeyboardInterrupt, Interrupted):
-        say("\ninterrupted: servers stopped, scratch database dropped")
-        sys.exit(130)
+    harness.run_check(main)

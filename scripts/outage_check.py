@@ -23,15 +23,11 @@ database `ci_outage_<pid>_<random>` and drops it at the end.
 """
 
 import contextlib
-import http.client
-import json
+import functools
 import os
 import secrets
 import shutil
-import signal
 import socket
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -40,115 +36,33 @@ from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
-GUNICORN = BIN / "gunicorn" if (BIN / "gunicorn").exists() else ROOT / ".venv" / "bin" / "gunicorn"
+import harness
+from harness import (
+    GUNICORN_WORKERS,
+    MYSQL_HOST,
+    MYSQL_PORT,
+    Reply,
+    Server,
+    hold_signals,
+    migrate,
+    mysql_admin,
+    say,
+    setup_django,
+)
 
-MYSQL_HOST = os.environ.get("CI_MYSQL_HOST", "127.0.0.1")
-MYSQL_PORT = int(os.environ.get("CI_MYSQL_PORT", "3306"))
-MYSQL_USER = os.environ.get("CI_MYSQL_USER", "root")
-MYSQL_PASSWORD = os.environ.get("CI_MYSQL_PASSWORD", "")
-
-GUNICORN_WORKERS = 2
 DB_CONNECT_TIMEOUT_SECONDS = 2
 CLIENT_TIMEOUT_SECONDS = 15
 OUTAGE_BOUND_SECONDS = 10
 RECOVERY_POLLS = 20
 RECOVERY_POLL_INTERVAL_SECONDS = 0.5
-SERVER_START_TIMEOUT_SECONDS = 30
-SERVER_STOP_TIMEOUT_SECONDS = 10
 TOTAL_SEATS = 40
 PASSWORD = "outage-check-" + secrets.token_urlsafe(12)
 
-
-# --- Small helpers ----------------------------------------------------------------------
-
-
-def say(message: str = "") -> None:
-    print(message, flush=True)
+# A request that hangs fails the check soon after OUTAGE_BOUND_SECONDS.
+call = functools.partial(harness.call, timeout=CLIENT_TIMEOUT_SECONDS)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class Interrupted(BaseException):
-    """Raised on SIGTERM so that the `finally` blocks clean up, as on Ctrl-C."""
-
-
-def _raise_interrupted(signum, frame):
-    raise Interrupted(f"signal {signum}")
-
-
-def hold_signals() -> None:
-    """Let cleanup finish (it is bounded): a second Ctrl-C must not leave servers behind."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-
-
-@dataclass
-class Reply:
-    status: int | None
-    headers: dict
-    body: bytes
-    seconds: float
-    error: str = ""
-
-    def json(self):
-        try:
-            return json.loads(self.body)
-        except ValueError:
-            return None
-
-    @property
-    def is_json(self) -> bool:
-        content_type = self.headers.get("content-type", "")
-        return content_type.startswith("application/json") and self.json() is not None
-
-    @property
-    def code(self) -> str:
-        data = self.json()
-        return str(data.get("code", "")) if isinstance(data, dict) else ""
-
-
-def call(port: int, method: str, path: str, *, body=None, token: str = "") -> Reply:
-    """Send one request on a fresh connection; a timeout or reset is a Reply too."""
-    headers = {"Accept": "application/json"}
-    data = None
-    if body is not None:
-        data = json.dumps(body).encode()
-        headers["Content-Type"] = "application/json"
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=CLIENT_TIMEOUT_SECONDS)
-    started = time.monotonic()
-    try:
-        conn.request(method, path, body=data, headers=headers)
-        response = conn.getresponse()
-        raw = response.read()
-        reply_headers = {name.lower(): value for name, value in response.getheaders()}
-        return Reply(response.status, reply_headers, raw, time.monotonic() - started)
-    except (OSError, http.client.HTTPException) as exc:
-        return Reply(None, {}, b"", time.monotonic() - started, f"{type(exc).__name__}: {exc}")
-    finally:
-        conn.close()
-
-
-# --- The database: a scratch schema and a proxy in front of the real server ---------------
-
-
-def mysql_admin(sql: str) -> None:
-    import MySQLdb
-
-    conn = MySQLdb.connect(
-        host=MYSQL_HOST, port=MYSQL_PORT, user=MYSQL_USER, passwd=MYSQL_PASSWORD, connect_timeout=5
-    )
-    try:
-        conn.cursor().execute(sql)
-    finally:
-        conn.close()
+# --- The database: a proxy in front of the real server ----------------------------------
 
 
 class TcpProxy:
@@ -259,74 +173,6 @@ class TcpProxy:
         sock.close()
 
 
-# --- gunicorn ---------------------------------------------------------------------------
-
-
-class Server:
-    """One gunicorn master (and its workers) in its own process group."""
-
-    def __init__(self, name: str, env: dict, log_dir: Path):
-        self.name = name
-        self.env = env
-        self.log_path = log_dir / f"{name}.log"
-        self.port = 0
-        self.proc: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        for _ in range(3):  # another process may grab the free port before gunicorn does
-            self.port = free_port()
-            with open(self.log_path, "ab") as log:
-                self.proc = subprocess.Popen(
-                    [
-                        str(GUNICORN),
-                        "movie_booking.wsgi:application",
-                        "-b",
-                        f"127.0.0.1:{self.port}",
-                        "-w",
-                        str(GUNICORN_WORKERS),
-                    ],
-                    cwd=ROOT,
-                    env=self.env,
-                    stdin=subprocess.DEVNULL,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,  # its own process group: we kill exactly that
-                )
-            if self._wait_ready():
-                return
-            self.stop()
-        raise RuntimeError(f"gunicorn {self.name} did not start; see {self.log_path}")
-
-    def _wait_ready(self) -> bool:
-        deadline = time.monotonic() + SERVER_START_TIMEOUT_SECONDS
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                return False
-            if call(self.port, "GET", "/healthz").status is not None:
-                return True
-            time.sleep(0.2)
-        return False
-
-    def stop(self) -> None:
-        if self.proc is None:
-            return
-        proc, self.proc = self.proc, None
-        if proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGINT)  # gunicorn's quick shutdown
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                proc.wait(timeout=SERVER_STOP_TIMEOUT_SECONDS)
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)  # workers left behind, if any
-        proc.wait()
-
-    def log_tail(self, lines: int = 40) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return ""
-
-
 # --- The check --------------------------------------------------------------------------
 
 
@@ -348,59 +194,21 @@ class Report:
         self.failures.append(message)
 
 
-def server_env(db_name: str, db_port: int) -> dict:
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("DB_", "THROTTLE_", "GUNICORN_", "DJANGO_"))
-    }
-    env.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "movie_booking.settings",
-            "DEBUG": "False",
-            "SECRET_KEY": secrets.token_urlsafe(50),
-            "SECURE_SSL_REDIRECT": "False",
-            "ALLOWED_HOSTS": "127.0.0.1,localhost",
-            "DB_ENGINE": "mysql",
-            "DB_NAME": db_name,
-            "DB_USER": MYSQL_USER,
-            "DB_PASSWORD": MYSQL_PASSWORD,
-            "DB_HOST": "127.0.0.1",
-            "DB_PORT": str(db_port),
-            "DB_CONNECT_TIMEOUT_SECONDS": str(DB_CONNECT_TIMEOUT_SECONDS),
-            "DB_CONN_MAX_AGE_SECONDS": "60",  # pooled connections: the outage must kill them
-            "LOG_LEVEL": "WARNING",
-            "REDIS_URL": "",  # throttles in local memory: only the database goes down here
-            "THROTTLE_LOGIN": "100/min",
-            "THROTTLE_BOOKING": "off",
-            "THROTTLE_ANON": "off",
-            "THROTTLE_USER": "off",
-        }
+def server_env(db_name: str, db_host: str, db_port: int) -> dict:
+    return harness.mysql_env(
+        db_name,
+        db_host=db_host,
+        db_port=db_port,
+        DB_CONNECT_TIMEOUT_SECONDS=str(DB_CONNECT_TIMEOUT_SECONDS),
+        DB_CONN_MAX_AGE_SECONDS="60",  # pooled connections: the outage must kill them
+        REDIS_URL="",  # throttles in local memory: only the database goes down here
+        THROTTLE_LOGIN="100/min",
     )
-    return env
-
-
-def migrate(env: dict) -> None:
-    result = subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput", "-v0"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
-    if result.returncode != 0:
-        raise RuntimeError(f"migrate failed:\n{result.stdout}\n{result.stderr}")
 
 
 def seed(env: dict) -> tuple[int, str]:
     """Create a movie, an upcoming show and a user through the services; return ids."""
-    os.environ.update(env)
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
+    setup_django(env)
     from django.db import connections
     from django.utils import timezone
 
@@ -470,9 +278,6 @@ def check_outage(rows, report: Report, phase: str) -> None:
 
 
 def main() -> int:
-    signal.signal(signal.SIGTERM, _raise_interrupted)
-    # Ctrl-C raises KeyboardInterrupt even if our parent started us with SIGINT ignored.
-    signal.signal(signal.SIGINT, signal.default_int_handler)
     started = time.monotonic()
     report = Report()
     db_name = f"ci_outage_{os.getpid()}_{secrets.token_hex(3)}"
@@ -484,13 +289,13 @@ def main() -> int:
         say(f"== database {db_name} on {MYSQL_HOST}:{MYSQL_PORT}: create, migrate, seed")
         mysql_admin(f"CREATE DATABASE `{db_name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
         db_created = True
-        direct_env = server_env(db_name, MYSQL_PORT)
+        direct_env = server_env(db_name, MYSQL_HOST, MYSQL_PORT)
         migrate(direct_env)
         show_id, username = seed(direct_env)
 
         proxy.start()
         say(f"== TCP proxy 127.0.0.1:{proxy.port} -> {MYSQL_HOST}:{MYSQL_PORT}")
-        env = server_env(db_name, proxy.port)
+        env = server_env(db_name, "127.0.0.1", proxy.port)
         server = Server("api", env, log_dir)
         server.start()
         say(
@@ -611,8 +416,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except (KeyboardInterrupt, Interrupted):
-        say("\ninterrupted: servers stopped, scratch database dropped")
-        sys.exit(130)
+    harness.run_check(main)
