@@ -1,7 +1,7 @@
 """Layered fixtures: users and clients, then the catalogue, then bookings."""
 
 import os
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -62,7 +62,7 @@ def make_movie(**overrides) -> Movie:
         "duration_minutes": 166,
         "genre": "Sci-Fi",
         "language": "English",
-        "release_date": "2024-03-01",
+        "release_date": date(2024, 3, 1),
     }
     fields.update(overrides)
     return services.create_movie(**fields)
