@@ -8,7 +8,12 @@ PORT ?= 8000
 MYSQL_ENV := DB_ENGINE=mysql DB_NAME=$${DB_NAME:-movie_booking} DB_USER=$${DB_USER:-root} \
 	DB_PASSWORD=$${DB_PASSWORD:-} DB_HOST=$${DB_HOST:-127.0.0.1} DB_PORT=$${DB_PORT:-3306}
 
-.PHONY: run test test-mysql install install-mysql lint format check serve bench purge-keys clean
+# PostgreSQL for `make test-postgres` (and CI): the postgres user on 127.0.0.1 (trust auth).
+POSTGRES_ENV := DB_ENGINE=postgresql DB_NAME=$${DB_NAME:-movie_booking} \
+	DB_USER=$${DB_USER:-postgres} DB_PASSWORD=$${DB_PASSWORD:-} DB_HOST=$${DB_HOST:-127.0.0.1} \
+	DB_PORT=$${DB_PORT:-5432}
+
+.PHONY: run test test-mysql test-postgres install install-mysql install-postgres lint format check serve bench purge-keys clean
 
 run: install .env  ## venv, install, migrate, sample data, dev server on http://127.0.0.1:8000
 	$(BIN)/python manage.py migrate --noinput
@@ -20,6 +25,9 @@ test: install  ## the whole suite on SQLite (concurrency tests skip: they need M
 
 test-mysql: install-mysql  ## the whole suite on MariaDB/MySQL, concurrency tests included
 	$(MYSQL_ENV) REQUIRE_MYSQL=1 $(BIN)/pytest
+
+test-postgres: install-postgres  ## the whole suite on PostgreSQL, concurrency tests included
+	$(POSTGRES_ENV) $(BIN)/pytest
 
 install: $(VENV)/.installed
 
@@ -33,6 +41,12 @@ install-mysql: install $(VENV)/.installed-mysql
 
 $(VENV)/.installed-mysql: requirements-mysql.txt
 	$(BIN)/python -m pip install --quiet -r requirements-mysql.txt
+	touch $@
+
+install-postgres: install $(VENV)/.installed-postgres
+
+$(VENV)/.installed-postgres: requirements-postgres.txt
+	$(BIN)/python -m pip install --quiet -r requirements-postgres.txt
 	touch $@
 
 .env:  ## a local .env from .env.example, with a fresh random SECRET_KEY

@@ -104,7 +104,8 @@ def is_lock_conflict(exc: BaseException) -> bool:
     if errno in (MYSQL_LOCK_WAIT_TIMEOUT, MYSQL_DEADLOCK):
         return True
     message = str(exc).lower()
-    return "database is locked" in message or "deadlock" in message  # SQLite, PostgreSQL
+    # SQLite's busy database; PostgreSQL's deadlock victim and lock_timeout.
+    return any(text in message for text in ("database is locked", "deadlock", "lock timeout"))
 
 
 # simplejwt's codes for a token it cannot use; the contract calls them all token_not_valid.

@@ -139,7 +139,11 @@ else:
             _default_db["OPTIONS"]["write_timeout"] = DB_READ_TIMEOUT_SECONDS
         _default_db["TEST"] = {"CHARSET": "utf8mb4", "COLLATION": "utf8mb4_unicode_ci"}
     else:
-        _default_db["OPTIONS"] = {"connect_timeout": DB_CONNECT_TIMEOUT_SECONDS}
+        _default_db["OPTIONS"] = {
+            "connect_timeout": DB_CONNECT_TIMEOUT_SECONDS,
+            # PostgreSQL waits for a row lock forever unless told otherwise.
+            "options": f"-c lock_timeout={DB_LOCK_WAIT_TIMEOUT_SECONDS * 1000}",
+        }
 
 DATABASES = {"default": _default_db}
 

@@ -1,10 +1,11 @@
 """Races on real threads, each on its own database connection, released together.
 
 What keeps booking correct under load is the row lock `book_seats` takes on the seats
-(`_lock_seats`), in seat order, plus the unique index on idempotency keys. SQLite lets
-one writer in at a time, so these races only exist on a server database: the module
-runs on MariaDB/MySQL and skips elsewhere. The last test switches the lock off to show
-that the race is real, so the others are known to be able to fail.
+(`_lock_seats`), in seat order, plus the user-row lock of idempotent bookings. SQLite
+lets one writer in at a time, so these races only exist on a server database: the
+module runs on MariaDB/MySQL (in CI) and PostgreSQL, and skips on SQLite. The last test
+switches the lock off to show that the race is real, so the others are known to be able
+to fail.
 """
 
 import random
@@ -27,10 +28,10 @@ pytestmark = [
     pytest.mark.concurrency,
     pytest.mark.django_db(transaction=True),
     pytest.mark.skipif(
-        connection.vendor != "mysql",
+        connection.vendor == "sqlite",
         reason=(
-            "needs MariaDB/MySQL (DB_ENGINE=mysql): SQLite serialises all writers, "
-            "so there are no concurrent row locks to race on"
+            "needs MariaDB/MySQL (make test-mysql) or PostgreSQL: SQLite serialises all "
+            "writers, so there are no concurrent row locks to race on"
         ),
     ),
 ]
