@@ -1,13 +1,40 @@
-"""Rate limits; their rates come from THROTTLE_* settings (`off` disables one)."""
+"""Rate limits; their rates come from THROTTLE_* settings (`off` disables one).
 
-from rest_framework.throttling import SimpleRateThrottle, UserRateThrottle
+The counters live in the cache (Redis when REDIS_URL is set). If the cache is down, the
+limits are not enforced for a while: a logged warning, not every request failing.
+"""
+
+import logging
+
+from rest_framework import throttling
+
+logger = logging.getLogger(__name__)
 
 
-class ClientIPRateThrottle(SimpleRateThrottle):
+class FailOpenMixin:
+    def allow_request(self, request, view):
+        try:
+            return super().allow_request(request, view)
+        except Exception:  # any cache outage (Redis down): serve the request unthrottled
+            logger.warning(
+                "throttle %s: cache unavailable, not enforced", self.scope, exc_info=True
+            )
+            return True
+
+
+class ClientIPRateThrottle(FailOpenMixin, throttling.SimpleRateThrottle):
     """Count requests per client IP, signed in or not (DRF's NUM_PROXIES picks the IP)."""
 
     def get_cache_key(self, request, view):
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+
+class AnonRateThrottle(FailOpenMixin, throttling.AnonRateThrottle):
+    pass
+
+
+class UserRateThrottle(FailOpenMixin, throttling.UserRateThrottle):
+    pass
 
 
 class LoginRateThrottle(ClientIPRateThrottle):

@@ -222,8 +222,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "booking.pagination.PageNumberPagination",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
+        "booking.throttles.AnonRateThrottle",
+        "booking.throttles.UserRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "login": _rate("THROTTLE_LOGIN", "10/min"),

@@ -176,3 +176,22 @@ def test_purge_idempotency_keys_deletes_only_keys_older_than_24_hours(user, show
 
     assert IdempotencyKey.objects.count() == 1
     assert "Deleted 1 expired idempotency key(s)." in capsys.readouterr().out
+
+
+def test_a_cache_outage_leaves_the_api_up_with_rate_limits_unenforced(
+    api_client, user, monkeypatch, caplog
+):
+    # Redis down: the throttle's cache calls raise. Serving unthrottled beats a 500.
+    def cache_down(*args, **kwargs):
+        raise ConnectionError("Redis is down")
+
+    monkeypatch.setattr(SimpleRateThrottle.cache, "get", cache_down)
+
+    movies = api_client.get("/api/movies/")
+    login = api_client.post(
+        "/api/login/", {"username": user.username, "password": PASSWORD}, format="json"
+    )
+
+    assert movies.status_code == 200
+    assert login.status_code == 200
+    assert "cache unavailable" in caplog.text
