@@ -226,7 +226,13 @@ class BookingAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    @admin.action(description="Cancel selected bookings (frees their seats)", permissions=["view"])
+    def has_cancel_permission(self, request):
+        # The change permission stands for "may cancel": there is nothing else to change.
+        return request.user.has_perm("booking.change_booking")
+
+    @admin.action(
+        description="Cancel selected bookings (frees their seats)", permissions=["cancel"]
+    )
     def cancel_selected(self, request, queryset):
         now = timezone.now()
         cancelled = 0

@@ -6,7 +6,8 @@ Every error body is `{"code": ..., "detail": ..., ...}` (see API.md, "Errors").
 import logging
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError
+from django.core.exceptions import RequestDataTooBig
+from django.db import IntegrityError, InterfaceError, OperationalError
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -16,6 +17,7 @@ from rest_framework.views import set_rollback
 logger = logging.getLogger(__name__)
 
 RETRY_AFTER_SECONDS = 1
+SERVER_ERROR_DETAIL = "Something went wrong on our side."
 
 # MySQL/MariaDB error numbers: a lock wait that timed out, and a deadlock victim.
 MYSQL_LOCK_WAIT_TIMEOUT = 1205
@@ -162,6 +164,8 @@ def _as_api_exception(exc: Exception) -> exceptions.APIException | None:
         return exceptions.NotFound()
     if isinstance(exc, DjangoPermissionDenied):
         return exceptions.PermissionDenied()
+    if isinstance(exc, RequestDataTooBig):
+        return exceptions.ParseError("The request body is too large.")
     if is_lock_conflict(exc):
         return Busy()
     if isinstance(exc, (OperationalError, InterfaceError)):
@@ -174,9 +178,6 @@ def _as_api_exception(exc: Exception) -> exceptions.APIException | None:
         conflict.status_code = status.HTTP_409_CONFLICT
         conflict.default_code = "conflict"
         return conflict
-    if isinstance(exc, DatabaseError):
-        logger.exception("database error")
-        return ServiceUnavailable()
     return None
 
 
@@ -205,6 +206,6 @@ def exception_handler(exc, context):
 
 def server_error_response() -> Response:
     return Response(
-        {"code": "server_error", "detail": "Something went wrong on our side."},
+        {"code": "server_error", "detail": SERVER_ERROR_DETAIL},
         status=status.HTTP_500_INTERNAL_SERVER_ERROR,
     )

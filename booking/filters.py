@@ -2,6 +2,7 @@
 
 import django_filters
 from django import forms
+from rest_framework.filters import OrderingFilter
 
 from .models import Booking, Movie, Show
 from .selectors import local_day_bounds
@@ -18,6 +19,14 @@ class IntegerFilter(django_filters.NumberFilter):
             # An unknown id: an empty page. SQLite cannot even bind such an integer.
             return qs.none()
         return super().filter(qs, value)
+
+
+class StableOrderingFilter(OrderingFilter):
+    """`?ordering=`, with the id as the last key so that pages never repeat or skip rows."""
+
+    def get_ordering(self, request, queryset, view):
+        ordering = super().get_ordering(request, queryset, view)
+        return [*ordering, "pk"] if ordering and "pk" not in ordering else ordering
 
 
 class MovieFilter(django_filters.FilterSet):
@@ -41,7 +50,10 @@ class ShowDateFilter(django_filters.FilterSet):
         fields = ["date"]
 
     def filter_date(self, queryset, name, value):
-        start, end = local_day_bounds(value)
+        try:
+            start, end = local_day_bounds(value)
+        except OverflowError:  # 9999-12-31 has no next day: no show starts then
+            return queryset.none()
         return queryset.filter(start_time__gte=start, start_time__lt=end)
 
 

@@ -26,10 +26,11 @@ class RequestLogMiddleware:
         duration_ms = (time.monotonic() - started) * 1000
         response[REQUEST_ID_HEADER] = request.request_id
         # The path only, never the query string or headers: no token ends up in a log.
+        # Escaped, so that a %0A in a URL cannot forge a second log line.
         logger.info(
             "%s %s %s %.1fms user=%s request_id=%s",
             request.method,
-            request.path,
+            request.path.encode("unicode_escape").decode("ascii"),
             response.status_code,
             duration_ms,
             _user_id(request),

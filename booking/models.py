@@ -7,7 +7,7 @@ which nothing can lock. A cancelled `Booking` keeps its seat numbers as history 
 releases the rows.
 """
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
@@ -118,7 +118,7 @@ class Show(models.Model):
         ]
 
     def __str__(self):
-        when = self.start_time.strftime("%Y-%m-%d %H:%M UTC")
+        when = self.start_time.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
         return f"{self.movie.title} — {self.screen_name} — {when}"
 
     @property
@@ -200,7 +200,6 @@ class IdempotencyKey(models.Model):
     key_digest = models.CharField(max_length=64)
     # sha256 of method, path and body: the same key with another request is refused.
     fingerprint = models.CharField(max_length=64)
-    response_status = models.PositiveSmallIntegerField()
     response_body = models.JSONField()
     created_at = models.DateTimeField(db_index=True)
 

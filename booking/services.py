@@ -31,6 +31,9 @@ from django.conf import settings
 from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import ProtectedError
 from rest_framework.exceptions import ValidationError
+from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
+from rest_framework_simplejwt.settings import api_settings as jwt_settings
+from rest_framework_simplejwt.tokens import RefreshToken
 
 from .exceptions import (
     AlreadyCancelled,
@@ -108,6 +111,17 @@ def create_user(*, username: str, email: str, password: str) -> User:
         raise ValidationError(errors or {"non_field_errors": ["Please try again."]}) from None
 
 
+def revoke_refresh_token(*, user: User, token: str) -> None:
+    """Blacklist one of user's refresh tokens (log out); someone else's is refused."""
+    try:
+        refresh = RefreshToken(token)
+    except TokenError as exc:
+        raise InvalidToken(str(exc)) from None
+    if str(refresh.get(jwt_settings.USER_ID_CLAIM)) != str(user.pk):
+        raise InvalidToken("This refresh token belongs to another user.")
+    refresh.blacklist()
+
+
 # --- Catalogue ------------------------------------------------------------------------
 
 
@@ -130,7 +144,7 @@ def delete_movie(*, movie: Movie) -> None:
         raise MovieHasShows()
     try:
         movie.delete()
-    except ProtectedError:
+    except (ProtectedError, IntegrityError):
         raise MovieHasShows() from None  # a show was added since the check
 
 
@@ -154,7 +168,10 @@ def create_show(
 def update_show(*, show: Show, **changes) -> Show:
     """Apply changes to a show; total_seats may grow, or shrink past free seats only."""
     with transaction.atomic():
-        current_total = Show.objects.values_list("total_seats", flat=True).get(pk=show.pk)
+        # Lock the show: two staff edits of total_seats must not interleave (grow and
+        # shrink at once would leave seat rows and total_seats disagreeing).
+        show = Show.objects.select_for_update().get(pk=show.pk)
+        current_total = show.total_seats
         new_total = changes.get("total_seats", current_total)
         if new_total < current_total:
             # Lock the seats that would go (in seat order, like booking) so that no
@@ -318,7 +335,6 @@ def book_seats_idempotently(
             user=user,
             key_digest=key_digest,
             fingerprint=fingerprint,
-            response_status=201,
             response_body=body,
             created_at=now,
         )

@@ -4,8 +4,8 @@ from django.db import connection
 from django.http import JsonResponse
 from django.urls import Resolver404, resolve
 from django.utils import timezone
+from django.views import defaults
 from django.views.decorators.http import require_GET
-from django.views.defaults import server_error as html_server_error
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -15,19 +15,24 @@ from drf_spectacular.utils import (
 )
 from rest_framework import filters, generics, mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.exceptions import AuthenticationFailed, NotFound, ValidationError
 from rest_framework.generics import get_object_or_404  # a non-integer id: 404, not 500
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
-from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
-from rest_framework_simplejwt.settings import api_settings as jwt_settings
+from rest_framework_simplejwt.exceptions import InvalidToken
 from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
 from . import selectors, services
-from .exceptions import server_error_response
-from .filters import BookingFilter, MovieFilter, ShowDateFilter, ShowFilter
+from .exceptions import SERVER_ERROR_DETAIL
+from .filters import (
+    BookingFilter,
+    MovieFilter,
+    ShowDateFilter,
+    ShowFilter,
+    StableOrderingFilter,
+)
 from .models import Booking, Show, User
 from .permissions import IsStaffOrReadOnly
 from .serializers import (
@@ -100,6 +105,10 @@ class RefreshView(TokenRefreshView):
         except User.DoesNotExist:
             # simplejwt looks the token's user up without catching this: a 500 otherwise.
             raise InvalidToken("The user of this token no longer exists.") from None
+        except AuthenticationFailed as exc:
+            # simplejwt says no_active_account for a deactivated user's token; that code
+            # means a wrong login in API.md, and an unusable token is token_not_valid.
+            raise InvalidToken(str(exc.detail)) from None
 
 
 class LogoutView(APIView):
@@ -114,13 +123,7 @@ class LogoutView(APIView):
         """Revoke (blacklist) one of the caller's refresh tokens."""
         serializer = LogoutInput(data=request.data)
         serializer.is_valid(raise_exception=True)
-        try:
-            refresh = RefreshToken(serializer.validated_data["refresh"])
-        except TokenError as exc:
-            raise InvalidToken(str(exc)) from None
-        if str(refresh.get(jwt_settings.USER_ID_CLAIM)) != str(request.user.pk):
-            raise InvalidToken("This refresh token belongs to another user.")
-        refresh.blacklist()
+        services.revoke_refresh_token(user=request.user, token=serializer.validated_data["refresh"])
         return Response(status=status.HTTP_205_RESET_CONTENT)
 
 
@@ -173,6 +176,11 @@ class CatalogueViewSet(viewsets.ModelViewSet):
         self.delete_service(self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
+    def filter_queryset(self, queryset):
+        # Search, filters and ordering belong to the list: on /movies/{id}/ they are
+        # unknown parameters, and those are ignored (API.md).
+        return super().filter_queryset(queryset) if self.action == "list" else queryset
+
     def _render(self, instance):
         return self.output_serializer(self.get_queryset().get(pk=instance.pk)).data
 
@@ -200,7 +208,7 @@ class MovieViewSet(CatalogueViewSet):
     input_serializer = MovieInput
     filter_backends = [
         filters.SearchFilter,
-        filters.OrderingFilter,
+        StableOrderingFilter,
         *CatalogueViewSet.filter_backends,
     ]
     filterset_class = MovieFilter
@@ -244,7 +252,7 @@ class MovieViewSet(CatalogueViewSet):
 class ShowViewSet(CatalogueViewSet):
     output_serializer = ShowOutput
     input_serializer = ShowInput
-    filter_backends = [filters.OrderingFilter, *CatalogueViewSet.filter_backends]
+    filter_backends = [StableOrderingFilter, *CatalogueViewSet.filter_backends]
     filterset_class = ShowFilter
     ordering_fields = ["start_time", "price"]
 
@@ -355,7 +363,7 @@ class MovieShowsView(generics.ListAPIView):
     queryset = Show.objects.none()  # for the schema; get_queryset() is what runs
     serializer_class = ShowOutput
     permission_classes = [AllowAny]
-    filter_backends = [filters.OrderingFilter, *generics.ListAPIView.filter_backends]
+    filter_backends = [StableOrderingFilter, *generics.ListAPIView.filter_backends]
     filterset_class = ShowDateFilter
     ordering_fields = ["start_time", "price"]
 
@@ -438,9 +446,20 @@ def healthz(request):
     return JsonResponse({"status": "ok", "database": "ok"})
 
 
-def server_error(request, *args, **kwargs):
-    """Django's handler500: JSON under /api/, the stock page elsewhere."""
-    if request.path.startswith("/api/"):
-        response = server_error_response()
-        return JsonResponse(response.data, status=response.status_code)
-    return html_server_error(request, *args, **kwargs)
+def _json_under_api(html_view, status_code: int, code: str, detail: str):
+    """Wrap one of Django's error handlers: JSON under /api/, its page elsewhere."""
+
+    def view(request, *args, **kwargs):
+        if request.path.startswith("/api/"):
+            return JsonResponse({"code": code, "detail": detail}, status=status_code)
+        return html_view(request, *args, **kwargs)
+
+    return view
+
+
+# Errors raised outside DRF (a bad Host header, a crash in middleware) reach these.
+bad_request = _json_under_api(defaults.bad_request, 400, "invalid", "Bad request.")
+permission_denied = _json_under_api(
+    defaults.permission_denied, 403, "permission_denied", "Permission denied."
+)
+server_error = _json_under_api(defaults.server_error, 500, "server_error", SERVER_ERROR_DETAIL)

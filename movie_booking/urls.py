@@ -15,4 +15,6 @@ urlpatterns = [
     path("", RedirectView.as_view(pattern_name="swagger-ui"), name="home"),
 ]
 
+handler400 = "booking.views.bad_request"
+handler403 = "booking.views.permission_denied"
 handler500 = "booking.views.server_error"

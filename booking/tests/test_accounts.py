@@ -392,3 +392,14 @@ def test_me_with_the_token_of_a_deactivated_user_is_401_token_not_valid(user):
 
     assert response.status_code == 401
     assert response.json()["code"] == "token_not_valid"
+
+
+def test_refreshing_a_deactivated_users_token_is_401_token_not_valid(api_client, user):
+    refresh = str(RefreshToken.for_user(user))
+    user.is_active = False
+    user.save()
+
+    response = api_client.post(REFRESH_URL, {"refresh": refresh}, format="json")
+
+    assert response.status_code == 401
+    assert response.json()["code"] == "token_not_valid"

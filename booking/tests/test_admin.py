@@ -4,6 +4,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -234,6 +235,22 @@ def test_the_cancel_action_leaves_a_booking_of_a_started_show_alone(admin_web, s
 
     assert response.status_code == 200
     assert b"already started" in response.content
+    booking.refresh_from_db()
+    assert booking.status == Booking.Status.BOOKED
+    assert Seat.objects.get(show=show, number=4).booking_id == booking.pk
+
+
+def test_staff_who_may_only_view_bookings_cannot_cancel_them(show):
+    viewer = make_user("viewer", is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_booking"))
+    client = Client()
+    client.force_login(viewer)
+    booking = book(show, [4])
+
+    client.post(
+        "/admin/booking/booking/", {"action": "cancel_selected", "_selected_action": [booking.pk]}
+    )
+
     booking.refresh_from_db()
     assert booking.status == Booking.Status.BOOKED
     assert Seat.objects.get(show=show, number=4).booking_id == booking.pk

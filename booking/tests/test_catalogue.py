@@ -1,9 +1,12 @@
 """Catalogue: movies and shows, their filters and pages, staff writes, seat maps."""
 
+import re
 from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from booking import services
@@ -883,3 +886,45 @@ def test_authenticated_reads_cost_one_more_query_for_the_user(
         response = client.get(MOVIES_URL)
 
     assert ids(response) == [movie.pk]
+
+
+def test_a_date_at_the_end_of_the_calendar_is_an_empty_page_not_a_500(api_client, movie):
+    make_show(movie)
+
+    for url in (SHOWS_URL, movie_shows_url(movie)):
+        response = api_client.get(url, {"date": "9999-12-31"})
+
+        assert response.status_code == 200
+        assert response.json()["count"] == 0
+
+
+@pytest.mark.parametrize(
+    "query", [{"search": "zzz"}, {"genre": "Nope"}, {"ordering": "bogus"}, {"date": "yesterday"}]
+)
+def test_list_parameters_on_a_detail_url_are_ignored(api_client, movie, query):
+    show = make_show(movie)
+
+    assert api_client.get(movie_url(movie), query).status_code == 200
+    assert api_client.get(show_url(show), query).status_code == 200
+
+
+def test_staff_writes_on_a_detail_url_ignore_list_parameters(staff_client, movie):
+    show = make_show(movie)
+
+    response = staff_client.patch(
+        f"{show_url(show)}?movie={movie.pk + 1}", {"price": "99.00"}, format="json"
+    )
+
+    assert response.status_code == 200
+    assert response.json()["price"] == "99.00"
+
+
+def test_an_ordering_ends_with_the_id_so_that_equal_values_keep_one_order(api_client, movie):
+    shows = [make_show(movie, price=Decimal("100.00"), start_time=in_days(1 + n)) for n in range(4)]
+
+    with CaptureQueriesContext(connection) as queries:
+        response = api_client.get(SHOWS_URL, {"ordering": "-price"})
+
+    assert ids(response) == [show.pk for show in shows]  # ties broken by id, ascending
+    page_query = queries.captured_queries[-1]["sql"]
+    assert re.search(r'ORDER BY .*"price" DESC, .*"id" ASC', page_query.replace("`", '"'))

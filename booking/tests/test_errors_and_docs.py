@@ -437,3 +437,24 @@ def test_a_show_page_sets_no_cookie_for_a_signed_in_user(auth_client):
 
     assert response.status_code == 200
     assert not response.cookies
+
+
+def test_a_body_over_the_upload_limit_is_400_invalid_not_500(api_client, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    body = json.dumps({"username": "x" * 2000, "email": "a@example.com", "password": "p" * 10})
+
+    response = api_client.post("/api/signup/", body, content_type="application/json")
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid"
+
+
+def test_a_bad_host_header_under_api_is_answered_in_json(settings):
+    settings.DEBUG = False
+    client = Client(raise_request_exception=False)
+
+    response = client.get("/api/movies/", headers={"host": "evil.example.com"})
+
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["code"] == "invalid"

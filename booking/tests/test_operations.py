@@ -195,3 +195,13 @@ def test_a_cache_outage_leaves_the_api_up_with_rate_limits_unenforced(
     assert movies.status_code == 200
     assert login.status_code == 200
     assert "cache unavailable" in caplog.text
+
+
+def test_a_newline_in_the_path_cannot_forge_a_second_log_line(caplog, api_client):
+    caplog.set_level(logging.INFO, logger=REQUEST_LOGGER)
+
+    api_client.get("/api/nope%0AGET /api/me/ 200 1.0ms user=1/")
+
+    [line] = request_log_lines(caplog)
+    assert "\n" not in line
+    assert "nope\\nGET" in line

@@ -332,3 +332,16 @@ def test_delete_show_whose_only_booking_was_cancelled_still_raises(user, show):
 
     assert Booking.objects.filter(pk=booking.pk).exists()
     assert Show.objects.filter(pk=show.pk).exists()
+
+
+def test_updating_a_show_from_a_stale_copy_keeps_the_seats_and_the_total_in_step(movie):
+    show = make_show(movie, total_seats=10)
+    stale = Show.objects.get(pk=show.pk)
+    services.update_show(show=show, total_seats=15)
+
+    services.update_show(show=stale, price=Decimal("99.00"))
+
+    show.refresh_from_db()
+    assert show.total_seats == 15  # not written back as 10 from the stale copy
+    assert Seat.objects.filter(show=show).count() == 15
+    assert show.price == Decimal("99.00")
