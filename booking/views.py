@@ -173,7 +173,9 @@ class CatalogueViewSet(viewsets.ModelViewSet):
         return Response(self._render(instance))
 
     def destroy(self, request, *args, **kwargs):
-        self.delete_service(self.get_object())
+        instance = self.get_object()
+        _reject_a_non_json_body(request)
+        self.delete_service(instance)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     def filter_queryset(self, queryset):
@@ -354,6 +356,11 @@ class ShowViewSet(CatalogueViewSet):
         return Response(body, status=status.HTTP_201_CREATED, headers=headers)
 
 
+def _reject_a_non_json_body(request) -> None:
+    """Parse the body an endpoint does not use: one that is not JSON is a 415 (API.md)."""
+    request.data  # noqa: B018 - DRF parses (and checks the media type) on first access
+
+
 def _render_booking(booking) -> dict:
     return BookingOutput(booking).data
 
@@ -407,7 +414,9 @@ class BookingViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     )
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
-        booking = services.cancel_booking(booking=self.get_object(), now=timezone.now())
+        booking = self.get_object()
+        _reject_a_non_json_body(request)
+        booking = services.cancel_booking(booking=booking, now=timezone.now())
         return Response(BookingOutput(booking).data)
 
 

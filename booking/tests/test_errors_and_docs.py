@@ -8,9 +8,11 @@ import pytest
 import yaml
 from django.db import InterfaceError, OperationalError
 from django.test import Client
+from django.utils import timezone
 from rest_framework.test import APIClient
 
-from booking import middleware, selectors, views
+from booking import middleware, selectors, services, views
+from booking.models import Show
 
 from .conftest import PASSWORD, client_for, make_show
 
@@ -458,3 +460,20 @@ def test_a_bad_host_header_under_api_is_answered_in_json(settings):
     assert response.status_code == 400
     assert response["Content-Type"] == "application/json"
     assert response.json()["code"] == "invalid"
+
+
+def test_a_non_json_body_is_415_even_where_no_body_is_read(auth_client, staff_client, user):
+    show = make_show()
+    booking = services.book_seats(user=user, show=show, seat_numbers=[3], now=timezone.now())
+
+    cancel = auth_client.post(
+        f"/api/bookings/{booking.pk}/cancel/", "cancel please", content_type="text/plain"
+    )
+    delete = staff_client.delete(f"/api/shows/{show.pk}/", "x=1", content_type="text/plain")
+
+    assert cancel.status_code == 415
+    assert cancel.json()["code"] == "unsupported_media_type"
+    assert delete.status_code == 415
+    booking.refresh_from_db()
+    assert booking.status == "booked"
+    assert Show.objects.filter(pk=show.pk).exists()
