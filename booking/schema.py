@@ -31,6 +31,8 @@ class AutoSchema(openapi.AutoSchema):
         statuses = {401, 429, 503}
         if self.method in BODY_METHODS:
             statuses |= {400, 415}
+        elif self.method == "DELETE":
+            statuses.add(415)  # a body that is not JSON, even though none is read
         if "{" in self.path:
             statuses.add(404)
         if self.method == "GET" and self._is_list_view():

@@ -300,6 +300,10 @@ def request_fingerprint(*, method: str, path: str, body) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+def _idempotency_keys_expire_before(now: datetime) -> datetime:
+    return now - timedelta(hours=settings.IDEMPOTENCY_KEY_TTL_HOURS)
+
+
 @retry_on_lock_conflict
 def book_seats_idempotently(
     *,
@@ -322,8 +326,7 @@ def book_seats_idempotently(
     with transaction.atomic():
         User.objects.select_for_update().filter(pk=user.pk).values_list("pk").get()
         stored = IdempotencyKey.objects.filter(user=user, key_digest=key_digest).first()
-        expired_before = now - timedelta(hours=settings.IDEMPOTENCY_KEY_TTL_HOURS)
-        if stored is not None and stored.created_at < expired_before:
+        if stored is not None and stored.created_at < _idempotency_keys_expire_before(now):
             stored.delete()
             stored = None
         if stored is not None:
@@ -343,6 +346,6 @@ def book_seats_idempotently(
 
 def purge_expired_idempotency_keys(*, now: datetime) -> int:
     """Delete idempotency keys past their time to live; return how many."""
-    expired_before = now - timedelta(hours=settings.IDEMPOTENCY_KEY_TTL_HOURS)
-    deleted, _ = IdempotencyKey.objects.filter(created_at__lt=expired_before).delete()
+    expired = IdempotencyKey.objects.filter(created_at__lt=_idempotency_keys_expire_before(now))
+    deleted, _ = expired.delete()
     return deleted

@@ -1,5 +1,6 @@
 """HTTP endpoints: parse, call a service or selector, render."""
 
+from django.conf import settings
 from django.db import connection
 from django.http import JsonResponse
 from django.urls import Resolver404, resolve
@@ -59,6 +60,7 @@ from .throttles import (
 
 IDEMPOTENCY_KEY_HEADER = "Idempotency-Key"
 MAX_IDEMPOTENCY_KEY_LENGTH = 255
+SHOW_ORDERING_FIELDS = ["start_time", "price"]  # API.md: ?ordering= on shows
 
 conflict = OpenApiResponse(ErrorOutput, description="Conflict with the current state.")
 
@@ -256,7 +258,7 @@ class ShowViewSet(CatalogueViewSet):
     input_serializer = ShowInput
     filter_backends = [StableOrderingFilter, *CatalogueViewSet.filter_backends]
     filterset_class = ShowFilter
-    ordering_fields = ["start_time", "price"]
+    ordering_fields = SHOW_ORDERING_FIELDS
 
     def get_queryset(self):
         if self.action == "list":
@@ -308,7 +310,7 @@ class ShowViewSet(CatalogueViewSet):
                 description=(
                     "Optional, up to 255 characters. A retry with the same key and body "
                     "returns the original 201 (header `Idempotent-Replayed: true`) and "
-                    "books nothing more. Kept for 24 hours."
+                    f"books nothing more. Kept for {settings.IDEMPOTENCY_KEY_TTL_HOURS} hours."
                 ),
             )
         ],
@@ -372,7 +374,7 @@ class MovieShowsView(generics.ListAPIView):
     permission_classes = [AllowAny]
     filter_backends = [StableOrderingFilter, *generics.ListAPIView.filter_backends]
     filterset_class = ShowDateFilter
-    ordering_fields = ["start_time", "price"]
+    ordering_fields = SHOW_ORDERING_FIELDS
 
     def get_queryset(self):
         movie = get_object_or_404(selectors.movies(), pk=self.kwargs["pk"])
