@@ -15,6 +15,7 @@ urlpatterns = [
     path("logout/", views.LogoutView.as_view(), name="logout"),
     path("me/", views.MeView.as_view(), name="me"),
     path("movies/<int:pk>/shows/", views.MovieShowsView.as_view(), name="movie-shows"),
+    path("shows/<int:pk>/book/", views.BookSeatsView.as_view(), name="show-book"),
     path("my-bookings/", views.MyBookingsView.as_view(), name="my-bookings"),
     *router.urls,
     # Last: anything else under /api/ is a JSON 404, never Django's HTML page.

@@ -369,7 +369,7 @@ def test_without_the_seat_lock_the_same_seat_is_sold_twice(movie, monkeypatch):
         everyone_has_read.wait(timeout=BARRIER_TIMEOUT_SECONDS)
         return seats
 
-    monkeypatch.setattr(services, "_lock_seats", read_without_locking)
+    monkeypatch.setattr(services.bookings, "_lock_seats", read_without_locking)
 
     results = run_together([booking_request(client_for(user), show, [12]) for user in racers])
 

@@ -269,7 +269,7 @@ class UnreachableConnection:
 
 
 def test_healthz_is_503_when_the_database_check_fails(client, monkeypatch):
-    monkeypatch.setattr(views, "connection", UnreachableConnection())
+    monkeypatch.setattr(views.operations, "connection", UnreachableConnection())
 
     response = client.get("/healthz")
 

@@ -76,7 +76,7 @@ def test_book_seats_draws_a_readable_reference(user, show):
 def test_book_seats_draws_again_when_the_reference_is_taken(user, show, monkeypatch):
     existing = book(user, show, [1])
     draws = iter([existing.reference, "FRESH234"])
-    monkeypatch.setattr(services, "_new_reference", lambda: next(draws))
+    monkeypatch.setattr(services.bookings, "_new_reference", lambda: next(draws))
 
     booking = book(user, show, [2])
 
@@ -88,7 +88,7 @@ def test_book_seats_draws_again_when_the_reference_is_taken(user, show, monkeypa
 
 def test_book_seats_gives_up_writing_nothing_when_every_reference_is_taken(user, show, monkeypatch):
     existing = book(user, show, [1])
-    monkeypatch.setattr(services, "_new_reference", lambda: existing.reference)
+    monkeypatch.setattr(services.bookings, "_new_reference", lambda: existing.reference)
 
     with pytest.raises(RuntimeError):
         book(user, show, [2])

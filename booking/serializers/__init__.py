@@ -1,0 +1,37 @@
+"""Input serializers check shape; output serializers render. Neither writes.
+
+One module per domain; the names are re-exported here. Every class name is unique:
+drf-spectacular names the schema's components after them.
+"""
+
+from .accounts import LogoutInput, MeOutput, SignupInput, SignupOutput, TokenPairOutput
+from .bookings import BookingOutput, BookingShowOutput, BookSeatsInput
+from .catalogue import (
+    MovieInput,
+    MovieOutput,
+    MovieSummary,
+    SeatMapOutput,
+    ShowInput,
+    ShowOutput,
+)
+from .common import ErrorOutput, UTCDateTimeField, UTCModelSerializer
+
+__all__ = [
+    "BookSeatsInput",
+    "BookingOutput",
+    "BookingShowOutput",
+    "ErrorOutput",
+    "LogoutInput",
+    "MeOutput",
+    "MovieInput",
+    "MovieOutput",
+    "MovieSummary",
+    "SeatMapOutput",
+    "ShowInput",
+    "ShowOutput",
+    "SignupInput",
+    "SignupOutput",
+    "TokenPairOutput",
+    "UTCDateTimeField",
+    "UTCModelSerializer",
+]

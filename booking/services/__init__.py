@@ -1,0 +1,39 @@
+"""Writes: every change to users, the catalogue, venues and bookings goes through here.
+
+One module per domain; this package re-exports their public functions, so callers
+write `services.book_seats(...)` without knowing where it lives.
+"""
+
+from .accounts import create_user, revoke_refresh_token
+from .bookings import book_seats, cancel_booking
+from .catalogue import (
+    create_movie,
+    create_show,
+    delete_movie,
+    delete_show,
+    update_movie,
+    update_show,
+)
+from .idempotency import (
+    book_seats_idempotently,
+    purge_expired_idempotency_keys,
+    request_fingerprint,
+)
+from .transactions import retry_on_lock_conflict
+
+__all__ = [
+    "book_seats",
+    "book_seats_idempotently",
+    "cancel_booking",
+    "create_movie",
+    "create_show",
+    "create_user",
+    "delete_movie",
+    "delete_show",
+    "purge_expired_idempotency_keys",
+    "request_fingerprint",
+    "retry_on_lock_conflict",
+    "revoke_refresh_token",
+    "update_movie",
+    "update_show",
+]
