@@ -54,6 +54,31 @@ class MovieHasShows(exceptions.APIException):
     default_code = "movie_has_shows"
 
 
+class CinemaHasScreens(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "This cinema still has screens; delete them first."
+    default_code = "cinema_has_screens"
+
+
+class ScreenHasShows(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "This screen has shows; its schedule and booking history are kept."
+    default_code = "screen_has_shows"
+
+
+class ScreenBusy(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "screen_busy"
+
+    def __init__(self, *, other):
+        when = other.start_time.strftime("%Y-%m-%d %H:%M UTC")
+        super().__init__(
+            f"{other.screen_name} is taken then: show {other.pk} ({other.movie.title}) "
+            f"starts {when}, and the screen needs its turnover time after it."
+        )
+        self.show_id = other.pk
+
+
 class IdempotencyKeyReused(exceptions.APIException):
     status_code = status.HTTP_409_CONFLICT
     default_detail = "This Idempotency-Key was already used with a different request."
@@ -64,12 +89,15 @@ class SeatUnavailable(exceptions.APIException):
     status_code = status.HTTP_409_CONFLICT
     default_code = "seat_unavailable"
 
-    def __init__(self, *, seats):
+    def __init__(self, *, seats, labels=None):
+        """seats: the taken seat numbers; labels: {number: label} where they have one."""
         self.seats = sorted(seats)
-        numbers = ", ".join(str(n) for n in self.seats)
+        labels = labels or {}
+        self.labels = [labels.get(n, str(n)) for n in self.seats]
+        names = ", ".join(self.labels)
         noun = "Seat" if len(self.seats) == 1 else "Seats"
         verb = "is" if len(self.seats) == 1 else "are"
-        super().__init__(f"{noun} {numbers} {verb} already booked.")
+        super().__init__(f"{noun} {names} {verb} already booked.")
 
 
 class SeatsOutOfRange(exceptions.ValidationError):
@@ -83,6 +111,15 @@ class SeatsOutOfRange(exceptions.ValidationError):
                     f"Seat {n} does not exist in this show (1-{total_seats})." for n in self.seats
                 ]
             }
+        )
+
+
+class UnknownSeatLabels(exceptions.ValidationError):
+    """Seat labels that the show does not have: a 400 on `seats`, after show_started."""
+
+    def __init__(self, *, labels):
+        super().__init__(
+            {"seats": [f"Seat {label} does not exist in this show." for label in labels]}
         )
 
 
@@ -198,6 +235,7 @@ def exception_handler(exc, context):
         body = {"code": _code_of(exc), "detail": _detail_of(exc)}
     if isinstance(exc, SeatUnavailable):
         body["seats"] = exc.seats
+        body["labels"] = exc.labels
     if isinstance(exc, (Busy, ServiceUnavailable)):
         response["Retry-After"] = str(RETRY_AFTER_SECONDS)
     response.data = body

@@ -4,7 +4,7 @@ import django_filters
 from django import forms
 from rest_framework.filters import OrderingFilter
 
-from .models import Booking, Movie, Show
+from .models import Booking, Cinema, Movie, Screen, Show
 from .selectors import local_day_bounds
 
 # Ids are 64-bit (BigAutoField): no row has an id outside this range.
@@ -58,11 +58,34 @@ class ShowDateFilter(django_filters.FilterSet):
 
 
 class ShowFilter(ShowDateFilter):
-    # A number, not a model choice: an unknown movie id is an empty page, not a 400.
+    # Numbers, not model choices: an unknown id is an empty page, not a 400.
     movie = IntegerFilter(field_name="movie_id", help_text="Movie id.")
+    cinema = IntegerFilter(field_name="screen__cinema_id", help_text="Cinema id.")
+    city = django_filters.CharFilter(
+        field_name="screen__cinema__city",
+        lookup_expr="iexact",
+        help_text="The cinema's city (exact, any case).",
+    )
+    screen = IntegerFilter(field_name="screen_id", help_text="Screen id.")
 
     class Meta(ShowDateFilter.Meta):
-        fields = ["movie", "date"]
+        fields = ["movie", "date", "cinema", "city", "screen"]
+
+
+class CinemaFilter(django_filters.FilterSet):
+    city = django_filters.CharFilter(lookup_expr="iexact", help_text="City (exact, any case).")
+
+    class Meta:
+        model = Cinema
+        fields = ["city"]
+
+
+class ScreenFilter(django_filters.FilterSet):
+    cinema = IntegerFilter(field_name="cinema_id", help_text="Cinema id.")
+
+    class Meta:
+        model = Screen
+        fields = ["cinema"]
 
 
 class BookingFilter(django_filters.FilterSet):

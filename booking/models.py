@@ -1,13 +1,16 @@
 """Tables of the booking service and the guarantees the database holds for them.
 
-A show owns one `Seat` row per seat, created with the show. A seat points at the live
-booking that holds it, or at nothing. "Is seat 12 free?" is therefore one row, unique on
-(show, number), that a booking locks and updates — never "no booking row exists",
-which nothing can lock. A cancelled `Booking` keeps its seat numbers as history and
-releases the rows.
+A cinema has screens; a screen's layout is its rows (`ScreenRow`). A show on a screen
+copies that layout into its own seats when it is created (a snapshot: editing the
+screen later never moves a sold seat). A show owns one `Seat` row per seat. A seat
+points at the live booking that holds it, or at nothing. "Is seat 12 free?" is
+therefore one row, unique on (show, number), that a booking locks and updates — never
+"no booking row exists", which nothing can lock. A cancelled `Booking` keeps its seats
+as history and releases the rows.
 """
 
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
@@ -23,6 +26,13 @@ MAX_LABEL_LENGTH = 50
 MAX_DURATION_MINUTES = 1000
 MAX_SEATS_PER_SHOW = 1000
 MAX_SEAT_PRICE = 100_000
+MAX_CINEMA_NAME_LENGTH = 100
+MAX_CITY_LENGTH = 50
+MAX_ADDRESS_LENGTH = 200
+MAX_ROW_LABEL_LENGTH = 5
+MAX_SEAT_LABEL_LENGTH = 8  # a row label and a place in the row: "ABCDE100"
+MAX_CATEGORY_LENGTH = 30
+DEFAULT_CATEGORY = "standard"
 REFERENCE_LENGTH = 8
 REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read out at a counter
 
@@ -87,9 +97,80 @@ class Movie(models.Model):
         return f"{self.title}{year}"
 
 
+class Cinema(models.Model):
+    name = models.CharField(max_length=MAX_CINEMA_NAME_LENGTH)
+    city = models.CharField(max_length=MAX_CITY_LENGTH)
+    address = models.CharField(max_length=MAX_ADDRESS_LENGTH, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "pk"]
+        indexes = [
+            models.Index(fields=["city"], name="cinema_city_idx"),
+            models.Index(fields=["name"], name="cinema_name_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.name}, {self.city}"
+
+
+class Screen(models.Model):
+    """An auditorium. Its layout is its rows (`ScreenRow`), front to back."""
+
+    # PROTECT: a cinema with screens cannot be deleted (409 cinema_has_screens).
+    cinema = models.ForeignKey(Cinema, on_delete=models.PROTECT, related_name="screens")
+    name = models.CharField(max_length=MAX_LABEL_LENGTH)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["cinema", "name", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["cinema", "name"], name="screen_name_unique_per_cinema"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({self.cinema.name})"
+
+
+class ScreenRow(models.Model):
+    """One row of seats of a screen, as staff describe it (see booking.layouts)."""
+
+    screen = models.ForeignKey(Screen, on_delete=models.CASCADE, related_name="rows")
+    position = models.PositiveSmallIntegerField(help_text="0 is the front row.")
+    label = models.CharField(max_length=MAX_ROW_LABEL_LENGTH)
+    seats = models.PositiveSmallIntegerField()
+    # Places k after which an aisle runs (between seat k and k+1), ascending.
+    aisles_after = models.JSONField(default=list, blank=True)
+    category = models.CharField(max_length=MAX_CATEGORY_LENGTH, default=DEFAULT_CATEGORY)
+    # Places of the wheelchair spaces, ascending.
+    wheelchair = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["screen", "position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["screen", "position"], name="screen_row_unique_position"
+            ),
+            models.UniqueConstraint(fields=["screen", "label"], name="screen_row_unique_label"),
+            models.CheckConstraint(condition=Q(seats__gte=1), name="screen_row_has_seats"),
+        ]
+
+    def __str__(self):
+        return f"Row {self.label}"
+
+
 class Show(models.Model):
     # PROTECT: a movie with shows cannot be deleted (409 movie_has_shows).
     movie = models.ForeignKey(Movie, on_delete=models.PROTECT, related_name="shows")
+    # NULL for a show created the old way (screen_name + total_seats, no layout).
+    # PROTECT: a screen with shows cannot be deleted (409 screen_has_shows).
+    screen = models.ForeignKey(
+        Screen, on_delete=models.PROTECT, null=True, blank=True, related_name="shows"
+    )
     screen_name = models.CharField(max_length=MAX_LABEL_LENGTH)
     start_time = models.DateTimeField()
     total_seats = models.PositiveSmallIntegerField(
@@ -100,6 +181,11 @@ class Show(models.Model):
         decimal_places=2,
         validators=[MinValueValidator(0), MaxValueValidator(MAX_SEAT_PRICE)],
     )
+    # The seat categories of the show's snapshot, front to back in order of first
+    # appearance, and the prices staff set for some of them ("400.00" strings); a
+    # category without one costs `price`.
+    categories = models.JSONField(default=list)
+    category_prices = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -107,6 +193,7 @@ class Show(models.Model):
         ordering = ["start_time", "pk"]
         indexes = [
             models.Index(fields=["start_time"], name="show_start_time_idx"),
+            models.Index(fields=["screen", "start_time"], name="show_screen_start_time_idx"),
             models.Index(fields=["movie", "start_time"], name="show_movie_start_time_idx"),
         ]
         constraints = [
@@ -126,6 +213,18 @@ class Show(models.Model):
         """Return the last moment a booking of this show may be cancelled."""
         return self.start_time - timedelta(minutes=settings.CANCELLATION_CUTOFF_MINUTES)
 
+    @property
+    def prices(self) -> dict[str, Decimal]:
+        """Return the price of each seat category of the show."""
+        return {
+            category: Decimal(self.category_prices.get(category, self.price))
+            for category in self.categories
+        }
+
+    def price_of(self, category: str) -> Decimal:
+        """Return what a seat of category costs now."""
+        return Decimal(self.category_prices.get(category, self.price))
+
 
 class Booking(models.Model):
     class Status(models.TextChoices):
@@ -138,6 +237,8 @@ class Booking(models.Model):
     show = models.ForeignKey(Show, on_delete=models.PROTECT, related_name="bookings")
     # The seats this booking had, kept after cancellation; the Seat rows are the live truth.
     seat_numbers = models.JSONField()
+    # The same seats as they were sold: [{"number", "label", "category", "price"}].
+    seats = models.JSONField(default=list)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.BOOKED)
     # Price x seats at booking time: a later price change never rewrites history.
     total_price = models.DecimalField(max_digits=10, decimal_places=2)
@@ -169,11 +270,20 @@ class Booking(models.Model):
 
 
 class Seat(models.Model):
+    """One seat of one show: a snapshot of its place in the layout, and who holds it."""
+
     show = models.ForeignKey(Show, on_delete=models.CASCADE, related_name="seats")
     number = models.PositiveSmallIntegerField()
+    label = models.CharField(max_length=MAX_SEAT_LABEL_LENGTH)
+    row = models.PositiveSmallIntegerField(default=0, help_text="0 is the front row.")
+    # Empty for a show created the old way: one unlabelled row.
+    row_label = models.CharField(max_length=MAX_ROW_LABEL_LENGTH, blank=True, default="")
+    column = models.PositiveSmallIntegerField(help_text="Place in the row, aisles counted.")
+    category = models.CharField(max_length=MAX_CATEGORY_LENGTH, default=DEFAULT_CATEGORY)
+    wheelchair = models.BooleanField(default=False)
     # The live booking holding this seat; NULL means free. One column, so one holder.
     booking = models.ForeignKey(
-        Booking, on_delete=models.PROTECT, null=True, blank=True, related_name="seats"
+        Booking, on_delete=models.PROTECT, null=True, blank=True, related_name="seat_rows"
     )
 
     class Meta:
@@ -184,6 +294,7 @@ class Seat(models.Model):
         ]
         constraints = [
             models.UniqueConstraint(fields=["show", "number"], name="seat_unique_per_show"),
+            models.UniqueConstraint(fields=["show", "label"], name="seat_label_unique_per_show"),
             models.CheckConstraint(condition=Q(number__gte=1), name="seat_number_positive"),
         ]
 

@@ -6,11 +6,26 @@ from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from .models import Booking, Movie, Seat, Show, User
+from .models import Booking, Cinema, Movie, Screen, Seat, Show, User
+
+SEAT_AVAILABLE, SEAT_BOOKED, SEAT_HELD = "available", "booked", "held"
 
 
 def movies() -> QuerySet[Movie]:
     return Movie.objects.order_by("title", "pk")
+
+
+def cinemas() -> QuerySet[Cinema]:
+    return Cinema.objects.order_by("name", "pk")
+
+
+def screens() -> QuerySet[Screen]:
+    """All screens with their cinema and their rows (front to back) prefetched."""
+    return (
+        Screen.objects.select_related("cinema")
+        .prefetch_related("rows")
+        .order_by("cinema__name", "cinema_id", "name", "pk")
+    )
 
 
 def shows() -> QuerySet[Show]:
@@ -25,7 +40,7 @@ def shows() -> QuerySet[Show]:
         .values("count")
     )
     return (
-        Show.objects.select_related("movie")
+        Show.objects.select_related("movie", "screen__cinema")
         .annotate(booked_seats_count=Coalesce(Subquery(booked, output_field=IntegerField()), 0))
         .order_by("start_time", "pk")
     )
@@ -44,13 +59,50 @@ def local_day_bounds(day: date) -> tuple[datetime, datetime]:
     return start, end
 
 
-def seat_map(*, show: Show) -> tuple[list[int], list[int]]:
-    """Return (available, booked) seat numbers of show, in seat order."""
-    available, booked = [], []
-    seats = Seat.objects.filter(show=show).order_by("number").values_list("number", "booking_id")
-    for number, booking_id in seats:
-        (available if booking_id is None else booked).append(number)
-    return available, booked
+def seat_map(*, show: Show) -> dict:
+    """Return the seat map of show as the API renders it, from one query."""
+    seats = (
+        Seat.objects.filter(show=show)
+        .order_by("number")  # row by row, left to right: numbering follows the layout
+        .values_list(
+            "number", "label", "row", "row_label", "column", "category", "wheelchair", "booking_id"
+        )
+    )
+    rows: list[dict] = []
+    available: list[int] = []
+    booked: list[int] = []
+    free_by_category: dict[str, int] = {}  # insertion order: first appearance, front to back
+    current_row = None
+    for number, label, row, row_label, column, category, wheelchair, booking_id in seats:
+        status = SEAT_AVAILABLE if booking_id is None else SEAT_BOOKED
+        (available if status == SEAT_AVAILABLE else booked).append(number)
+        free_by_category.setdefault(category, 0)
+        free_by_category[category] += status == SEAT_AVAILABLE
+        if row != current_row:
+            current_row = row
+            rows.append({"label": row_label or None, "seats": []})
+        rows[-1]["seats"].append(
+            {
+                "number": number,
+                "label": label,
+                "column": column,
+                "category": category,
+                "wheelchair": wheelchair,
+                "status": status,
+            }
+        )
+    return {
+        "show": show.pk,
+        "total_seats": show.total_seats,
+        "available_seats": available,
+        "booked_seats": booked,
+        "held_seats": [],
+        "categories": [
+            {"name": name, "price": str(show.price_of(name)), "available": free}
+            for name, free in free_by_category.items()
+        ],
+        "rows": rows,
+    }
 
 
 def bookings_of(*, user: User) -> QuerySet[Booking]:

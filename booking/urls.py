@@ -7,6 +7,8 @@ router = SimpleRouter()
 router.register("movies", views.MovieViewSet, basename="movie")
 router.register("shows", views.ShowViewSet, basename="show")
 router.register("bookings", views.BookingViewSet, basename="booking")
+router.register("cinemas", views.CinemaViewSet, basename="cinema")
+router.register("screens", views.ScreenViewSet, basename="screen")
 
 urlpatterns = [
     path("signup/", views.SignupView.as_view(), name="signup"),
@@ -16,6 +18,7 @@ urlpatterns = [
     path("me/", views.MeView.as_view(), name="me"),
     path("movies/<int:pk>/shows/", views.MovieShowsView.as_view(), name="movie-shows"),
     path("shows/<int:pk>/book/", views.BookSeatsView.as_view(), name="show-book"),
+    path("cinemas/<int:pk>/screens/", views.CinemaScreensView.as_view(), name="cinema-screens"),
     path("my-bookings/", views.MyBookingsView.as_view(), name="my-bookings"),
     *router.urls,
     # Last: anything else under /api/ is a JSON 404, never Django's HTML page.

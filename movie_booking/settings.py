@@ -277,6 +277,8 @@ SPECTACULAR_SETTINGS = {
 
 CANCELLATION_CUTOFF_MINUTES = config("CANCELLATION_CUTOFF_MINUTES", default=0, cast=int)
 IDEMPOTENCY_KEY_TTL_HOURS = config("IDEMPOTENCY_KEY_TTL_HOURS", default=24, cast=int)
+# Cleaning time a screen needs after a show ends, before the next one may start.
+SCREEN_TURNOVER_MINUTES = config("SCREEN_TURNOVER_MINUTES", default=15, cast=int)
 
 # --- CORS ---------------------------------------------------------------------
 

@@ -15,17 +15,22 @@ from .catalogue import (
     ShowOutput,
 )
 from .common import ErrorOutput, UTCDateTimeField, UTCModelSerializer
+from .venues import CinemaInput, CinemaOutput, ScreenInput, ScreenOutput
 
 __all__ = [
     "BookSeatsInput",
     "BookingOutput",
     "BookingShowOutput",
+    "CinemaInput",
+    "CinemaOutput",
     "ErrorOutput",
     "LogoutInput",
     "MeOutput",
     "MovieInput",
     "MovieOutput",
     "MovieSummary",
+    "ScreenInput",
+    "ScreenOutput",
     "SeatMapOutput",
     "ShowInput",
     "ShowOutput",

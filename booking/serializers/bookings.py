@@ -1,44 +1,80 @@
 """Bookings: what a booking request may say, and how a booking is rendered."""
 
+from collections import Counter
+
 from rest_framework import serializers
 
-from ..models import Booking, Show
+from ..models import MAX_SEAT_LABEL_LENGTH, Booking, Show
 from .catalogue import MovieSummary
-from .common import UTCDateTimeField, UTCModelSerializer
+from .common import BoundedListField, UTCDateTimeField, UTCModelSerializer
 
 MAX_SEATS_PER_BOOKING = 10
+SEAT_SELECTORS = ("seat_number", "seat_numbers", "seats")
+SEAT_LIST_ERRORS = {
+    "min_length": "Send at least one seat.",
+    "max_length": f"At most {MAX_SEATS_PER_BOOKING} seats per booking.",
+}
 
 
 class BookSeatsInput(serializers.Serializer):
+    """Exactly one of seat_number, seat_numbers and seats (labels)."""
+
     seat_number = serializers.IntegerField(required=False, help_text="One seat to book.")
-    seat_numbers = serializers.ListField(
+    seat_numbers = BoundedListField(
         child=serializers.IntegerField(),
         min_length=1,
         max_length=MAX_SEATS_PER_BOOKING,
         required=False,
-        error_messages={
-            "min_length": "Send at least one seat.",
-            "max_length": f"At most {MAX_SEATS_PER_BOOKING} seats per booking.",
-        },
-        help_text=f"1 to {MAX_SEATS_PER_BOOKING} distinct seats to book together.",
+        error_messages=SEAT_LIST_ERRORS,
+        help_text=f"1 to {MAX_SEATS_PER_BOOKING} distinct seat numbers to book together.",
+    )
+    seats = BoundedListField(
+        child=serializers.CharField(max_length=MAX_SEAT_LABEL_LENGTH),
+        min_length=1,
+        max_length=MAX_SEATS_PER_BOOKING,
+        required=False,
+        error_messages=SEAT_LIST_ERRORS,
+        help_text=(
+            f"1 to {MAX_SEATS_PER_BOOKING} distinct seat labels (`F12`, as in the seat map; "
+            "any case) to book together."
+        ),
     )
 
     def validate_seat_numbers(self, value):
-        repeated = sorted({n for n in value if value.count(n) > 1})
-        if repeated:
-            raise serializers.ValidationError(
-                f"Seats must be distinct; repeated: {', '.join(map(str, repeated))}."
-            )
-        return value
+        return _distinct(value)
+
+    def validate_seats(self, value):
+        return _distinct(value, key=str.upper)
 
     def validate(self, attrs):
-        if "seat_number" in attrs and "seat_numbers" in attrs:
-            raise serializers.ValidationError("Send either seat_number or seat_numbers, not both.")
+        given = [name for name in SEAT_SELECTORS if name in attrs]
+        if len(given) > 1:
+            raise serializers.ValidationError(f"Send only one of {', '.join(SEAT_SELECTORS)}.")
+        if not given:
+            raise serializers.ValidationError(f"Send one of {', '.join(SEAT_SELECTORS)}.")
         if "seat_number" in attrs:
             return {"seat_numbers": [attrs["seat_number"]]}
-        if "seat_numbers" not in attrs:
-            raise serializers.ValidationError("Send seat_number or seat_numbers.")
+        if "seats" in attrs:
+            return {"seat_labels": attrs["seats"]}
         return attrs
+
+
+def _distinct(values, key=lambda value: value):
+    counts = Counter(key(value) for value in values)
+    repeated = sorted({value for value in values if counts[key(value)] > 1})
+    if repeated:
+        shown = ", ".join(str(value) for value in repeated)
+        raise serializers.ValidationError(f"Seats must be distinct; repeated: {shown}.")
+    return values
+
+
+class BookingSeatOutput(serializers.Serializer):
+    number = serializers.IntegerField()
+    label = serializers.CharField()
+    category = serializers.CharField()
+    price = serializers.DecimalField(
+        max_digits=8, decimal_places=2, help_text="What this seat cost when it was booked."
+    )
 
 
 class BookingShowOutput(UTCModelSerializer):
@@ -52,6 +88,9 @@ class BookingShowOutput(UTCModelSerializer):
 class BookingOutput(UTCModelSerializer):
     show = BookingShowOutput()
     seat_numbers = serializers.ListField(child=serializers.IntegerField())
+    seats = BookingSeatOutput(
+        many=True, help_text="The booked seats as sold; kept after a cancellation."
+    )
     cancellable_until = UTCDateTimeField(
         source="show.cancellable_until",
         help_text="Last moment this booking may be cancelled (CANCELLATION_CUTOFF_MINUTES).",
@@ -64,6 +103,7 @@ class BookingOutput(UTCModelSerializer):
             "reference",
             "show",
             "seat_numbers",
+            "seats",
             "status",
             "total_price",
             "created_at",

@@ -10,9 +10,13 @@ from ..models import (
     MAX_SEATS_PER_SHOW,
     MAX_TITLE_LENGTH,
     Movie,
+    Screen,
     Show,
 )
-from .common import UTCModelSerializer
+from .common import BoundedDictField, UTCModelSerializer
+from .venues import CinemaSummary
+
+MAX_CATEGORIES = 50  # a screen has at most 50 rows, each of one category
 
 
 class MovieOutput(UTCModelSerializer):
@@ -53,9 +57,30 @@ class MovieSummary(UTCModelSerializer):
         fields = ["id", "title"]
 
 
+class ScreenSummary(UTCModelSerializer):
+    cinema = CinemaSummary()
+
+    class Meta:
+        model = Screen
+        fields = ["id", "name", "cinema"]
+
+
+def price_field(**kwargs) -> serializers.DecimalField:
+    return serializers.DecimalField(
+        max_digits=8, decimal_places=2, min_value=0, max_value=MAX_SEAT_PRICE, **kwargs
+    )
+
+
 class ShowOutput(UTCModelSerializer):
     movie = MovieSummary()
+    screen = ScreenSummary(
+        allow_null=True, help_text="The screen; null for a show created without one."
+    )
     available_seats = serializers.SerializerMethodField()
+    prices = serializers.DictField(
+        child=price_field(),
+        help_text="Price of each seat category of the show (`price` where staff set none).",
+    )
 
     class Meta:
         model = Show
@@ -63,10 +88,12 @@ class ShowOutput(UTCModelSerializer):
             "id",
             "movie",
             "screen_name",
+            "screen",
             "start_time",
             "total_seats",
             "available_seats",
             "price",
+            "prices",
         ]
 
     def get_available_seats(self, show) -> int:
@@ -75,18 +102,89 @@ class ShowOutput(UTCModelSerializer):
 
 
 class ShowInput(UTCModelSerializer):
+    """A show on a screen (`screen_id`), or the old form (`screen_name` + `total_seats`)."""
+
     movie_id = serializers.PrimaryKeyRelatedField(
         source="movie", queryset=Movie.objects.all(), help_text="The movie's id."
     )
-    screen_name = serializers.CharField(max_length=MAX_LABEL_LENGTH)
-    total_seats = serializers.IntegerField(min_value=1, max_value=MAX_SEATS_PER_SHOW)
-    price = serializers.DecimalField(
-        max_digits=8, decimal_places=2, min_value=0, max_value=MAX_SEAT_PRICE
+    screen_id = serializers.PrimaryKeyRelatedField(
+        source="screen",
+        queryset=Screen.objects.all(),
+        required=False,
+        help_text=(
+            "The screen; the show copies its layout. screen_name and total_seats then "
+            "come from the screen (sending total_seats with it is a 400)."
+        ),
+    )
+    screen_name = serializers.CharField(
+        max_length=MAX_LABEL_LENGTH,
+        required=False,
+        help_text="Without screen_id: the screen's name (free text). Ignored with one.",
+    )
+    total_seats = serializers.IntegerField(
+        min_value=1,
+        max_value=MAX_SEATS_PER_SHOW,
+        required=False,
+        help_text="Without screen_id: the number of seats, in one unlabelled row.",
+    )
+    price = price_field(help_text="Base price: of every category not named in `prices`.")
+    prices = BoundedDictField(
+        child=price_field(),
+        max_length=MAX_CATEGORIES,
+        required=False,
+        help_text='Prices of some seat categories of the screen: `{"premium": "400.00"}`.',
     )
 
     class Meta:
         model = Show
-        fields = ["movie_id", "screen_name", "start_time", "total_seats", "price"]
+        fields = [
+            "movie_id",
+            "screen_id",
+            "screen_name",
+            "start_time",
+            "total_seats",
+            "price",
+            "prices",
+        ]
+
+    def validate(self, attrs):
+        if "screen" in attrs:
+            if "total_seats" in attrs:
+                raise serializers.ValidationError(
+                    {"total_seats": ["A show on a screen has the screen's seats: leave it out."]}
+                )
+            return attrs
+        on_a_screen = self.instance is not None and self.instance.screen_id is not None
+        if not self.partial and not on_a_screen:
+            missing = [name for name in ("screen_name", "total_seats") if name not in attrs]
+            if missing:
+                raise serializers.ValidationError(
+                    {
+                        name: ["This field is required (or send screen_id instead)."]
+                        for name in missing
+                    }
+                )
+        return attrs
+
+
+class SeatOutput(serializers.Serializer):
+    number = serializers.IntegerField(help_text="1..total_seats, row by row, left to right.")
+    label = serializers.CharField(help_text="Row label and place: `F12` (`12` without rows).")
+    column = serializers.IntegerField(help_text="Place in the row, each aisle one empty column.")
+    category = serializers.CharField()
+    wheelchair = serializers.BooleanField()
+    status = serializers.ChoiceField(choices=["available", "booked", "held"])
+
+
+class SeatRowOutput(serializers.Serializer):
+    label = serializers.CharField(allow_null=True, help_text="null for a show without rows.")
+    seats = SeatOutput(many=True)
+
+
+class SeatCategoryOutput(serializers.Serializer):
+    name = serializers.CharField()
+    price = price_field()
+    available = serializers.IntegerField(help_text="Available seats of this category.")
 
 
 class SeatMapOutput(serializers.Serializer):
@@ -94,3 +192,8 @@ class SeatMapOutput(serializers.Serializer):
     total_seats = serializers.IntegerField()
     available_seats = serializers.ListField(child=serializers.IntegerField())
     booked_seats = serializers.ListField(child=serializers.IntegerField())
+    held_seats = serializers.ListField(
+        child=serializers.IntegerField(), help_text="Seats in someone's active hold."
+    )
+    categories = SeatCategoryOutput(many=True, help_text="In order of first appearance.")
+    rows = SeatRowOutput(many=True, help_text="Front (nearest the screen) to back.")

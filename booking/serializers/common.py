@@ -25,6 +25,34 @@ class UTCModelSerializer(serializers.ModelSerializer):
     }
 
 
+class BoundedListField(serializers.ListField):
+    """A ListField that refuses a list for its length before looking at its items.
+
+    DRF's ListField validates every item and only then the length: a 400,000-item list
+    would cost seconds of CPU and a megabytes-long error body.
+    """
+
+    def to_internal_value(self, data):
+        if isinstance(data, list) and self.max_length is not None and len(data) > self.max_length:
+            self.fail("max_length", max_length=self.max_length)
+        return super().to_internal_value(data)
+
+
+class BoundedDictField(serializers.DictField):
+    """A DictField with at most max_length keys, refused for its size before its values."""
+
+    default_error_messages = {"max_length": "Ensure this has no more than {max_length} entries."}
+
+    def __init__(self, *, max_length: int, **kwargs):
+        self.max_length = max_length
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict) and len(data) > self.max_length:
+            self.fail("max_length", max_length=self.max_length)
+        return super().to_internal_value(data)
+
+
 # --- Errors (for the schema) ----------------------------------------------------------
 
 
@@ -40,4 +68,9 @@ class ErrorOutput(serializers.Serializer):
         child=serializers.IntegerField(),
         required=False,
         help_text="The seats that are taken (only for code `seat_unavailable`).",
+    )
+    labels = serializers.ListField(
+        child=serializers.CharField(),
+        required=False,
+        help_text="The labels of those seats, in the same order (only for `seat_unavailable`).",
     )

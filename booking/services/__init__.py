@@ -20,20 +20,34 @@ from .idempotency import (
     request_fingerprint,
 )
 from .transactions import retry_on_lock_conflict
+from .venues import (
+    create_cinema,
+    create_screen,
+    delete_cinema,
+    delete_screen,
+    update_cinema,
+    update_screen,
+)
 
 __all__ = [
     "book_seats",
     "book_seats_idempotently",
     "cancel_booking",
+    "create_cinema",
     "create_movie",
+    "create_screen",
     "create_show",
     "create_user",
+    "delete_cinema",
     "delete_movie",
+    "delete_screen",
     "delete_show",
     "purge_expired_idempotency_keys",
     "request_fingerprint",
     "retry_on_lock_conflict",
     "revoke_refresh_token",
+    "update_cinema",
     "update_movie",
+    "update_screen",
     "update_show",
 ]

@@ -21,8 +21,10 @@ How booking stays correct (see also README, "How booking stays correct"):
 import secrets
 from collections.abc import Sequence
 from datetime import datetime
+from decimal import Decimal
 
 from django.db import IntegrityError, transaction
+from django.db.models.functions import Upper
 
 from ..exceptions import (
     AlreadyCancelled,
@@ -30,6 +32,7 @@ from ..exceptions import (
     SeatsOutOfRange,
     SeatUnavailable,
     ShowStarted,
+    UnknownSeatLabels,
 )
 from ..models import REFERENCE_ALPHABET, REFERENCE_LENGTH, Booking, Seat, Show, User
 from .transactions import retry_on_lock_conflict
@@ -64,33 +67,77 @@ def _create_booking(**fields) -> Booking:
 
 
 @retry_on_lock_conflict
-def book_seats(*, user: User, show: Show, seat_numbers: Sequence[int], now: datetime) -> Booking:
-    """Book all of seat_numbers of show for user, or none of them."""
+def book_seats(
+    *,
+    user: User,
+    show: Show,
+    now: datetime,
+    seat_numbers: Sequence[int] | None = None,
+    seat_labels: Sequence[str] | None = None,
+) -> Booking:
+    """Book all of the named seats of show for user, or none of them.
+
+    Seats are named by number or by label (`F12`); each costs its category's price
+    at this moment, and the booking keeps that price.
+    """
     if show.start_time <= now:
         raise ShowStarted()
-    requested = sorted(set(seat_numbers))
-    out_of_range = [n for n in requested if not 1 <= n <= show.total_seats]
-    if out_of_range:
-        raise SeatsOutOfRange(seats=out_of_range, total_seats=show.total_seats)
+    if seat_labels is not None:
+        requested = _numbers_of_labels(show, seat_labels)
+    else:
+        requested = sorted(set(seat_numbers))
+        out_of_range = [n for n in requested if not 1 <= n <= show.total_seats]
+        if out_of_range:
+            raise SeatsOutOfRange(seats=out_of_range, total_seats=show.total_seats)
 
     with transaction.atomic():
         seats = _lock_seats(show, requested)
         if len(seats) != len(requested):
-            # total_seats shrank after we read the show.
+            # total_seats shrank (or the layout changed) after we read the show.
+            if seat_labels is not None:
+                raise UnknownSeatLabels(labels=seat_labels)
             missing = set(requested) - {seat.number for seat in seats}
             total = Show.objects.values_list("total_seats", flat=True).get(pk=show.pk)
             raise SeatsOutOfRange(seats=missing, total_seats=total)
-        taken = [seat.number for seat in seats if seat.booking_id is not None]
+        taken = [seat for seat in seats if seat.booking_id is not None]
         if taken:
-            raise SeatUnavailable(seats=taken)
+            raise SeatUnavailable(
+                seats=[seat.number for seat in taken],
+                labels={seat.number: seat.label for seat in taken},
+            )
+        sold = [
+            {
+                "number": seat.number,
+                "label": seat.label,
+                "category": seat.category,
+                "price": str(show.price_of(seat.category)),
+            }
+            for seat in seats
+        ]
         booking = _create_booking(
             user=user,
             show=show,
             seat_numbers=requested,
-            total_price=show.price * len(requested),
+            seats=sold,
+            total_price=sum(Decimal(seat["price"]) for seat in sold),
         )
         Seat.objects.filter(pk__in=[seat.pk for seat in seats]).update(booking=booking)
     return booking
+
+
+def _numbers_of_labels(show: Show, labels: Sequence[str]) -> list[int]:
+    """Return the seat numbers of labels (matched case-insensitively), in seat order."""
+    wanted = {label.upper(): label for label in labels}
+    found = dict(
+        Seat.objects.filter(show=show)
+        .annotate(label_upper=Upper("label"))
+        .filter(label_upper__in=list(wanted))
+        .values_list("label_upper", "number")
+    )
+    unknown = [label for key, label in wanted.items() if key not in found]
+    if unknown:
+        raise UnknownSeatLabels(labels=unknown)
+    return sorted(found.values())
 
 
 @retry_on_lock_conflict

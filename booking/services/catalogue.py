@@ -1,14 +1,29 @@
-"""Catalogue writes: movies and shows (a show's seats are created with it)."""
+"""Catalogue writes: movies and shows (a show's seats are created with it).
 
-from datetime import datetime
+How a screen is never double-booked: a show on a screen occupies it from `start_time`
+to `start_time` + the movie's duration + `SCREEN_TURNOVER_MINUTES`. Every write that
+puts a show on a screen or moves one in time locks that screen's row first, then
+reads the screen's shows and refuses an overlap (409 `screen_busy`). Two staff members
+scheduling the same screen at once therefore run one after the other, and the second
+sees the first's show. The screen row exists, so there is always something to lock
+(under READ COMMITTED InnoDB takes no gap locks: "no show in that slot" cannot be
+locked itself).
+"""
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError
+from rest_framework.exceptions import ValidationError
 
-from ..exceptions import MovieHasShows, ShowHasBookings
-from ..models import Booking, Movie, Seat, Show
+from ..exceptions import MovieHasShows, ScreenBusy, ShowHasBookings
+from ..layouts import SeatSpec, categories_of, plain_seats, seats_of
+from ..models import DEFAULT_CATEGORY, MAX_DURATION_MINUTES, Booking, Movie, Screen, Seat, Show
 from .transactions import retry_on_lock_conflict
+from .venues import rows_of
 
 
 def create_movie(**fields) -> Movie:
@@ -34,47 +49,88 @@ def delete_movie(*, movie: Movie) -> None:
         raise MovieHasShows() from None  # a show was added since the check
 
 
-@transaction.atomic
+@retry_on_lock_conflict
 def create_show(
-    *, movie: Movie, screen_name: str, start_time: datetime, total_seats: int, price: Decimal
+    *,
+    movie: Movie,
+    start_time: datetime,
+    price: Decimal,
+    screen: Screen | None = None,
+    screen_name: str | None = None,
+    total_seats: int | None = None,
+    prices: Mapping[str, Decimal] | None = None,
 ) -> Show:
-    """Create a show and all its seats, so that booking only ever locks existing rows."""
-    show = Show.objects.create(
-        movie=movie,
-        screen_name=screen_name,
-        start_time=start_time,
-        total_seats=total_seats,
-        price=price,
-    )
-    _add_seats(show, range(1, total_seats + 1))
+    """Create a show and all its seats, so that booking only ever locks existing rows.
+
+    On a screen, the show copies the screen's layout; without one (the old form) it
+    has total_seats seats in one unlabelled row.
+    """
+    with transaction.atomic():
+        if screen is not None:
+            screen = _lock_screen(screen)
+            rows = rows_of(screen)
+            seats = seats_of(rows)
+            categories = categories_of(rows)
+            screen_name = screen.name
+            _ensure_screen_free(screen=screen, movie=movie, start_time=start_time)
+        else:
+            seats = plain_seats(range(1, total_seats + 1))
+            categories = [DEFAULT_CATEGORY]
+        show = Show.objects.create(
+            movie=movie,
+            screen=screen,
+            screen_name=screen_name,
+            start_time=start_time,
+            total_seats=len(seats),
+            price=price,
+            categories=categories,
+            category_prices=_category_prices(prices or {}, categories),
+        )
+        _add_seats(show, seats)
     return show
 
 
 @retry_on_lock_conflict
 def update_show(*, show: Show, **changes) -> Show:
-    """Apply changes to a show; total_seats may grow, or shrink past free seats only."""
+    """Apply changes to a show.
+
+    Movie and screen may change only while the show has no live booking; the start
+    time may always move (a delayed screening), but never onto a busy screen. Without
+    a screen, total_seats may grow, or shrink past free seats only.
+    """
     with transaction.atomic():
-        # Lock the show: two staff edits of total_seats must not interleave (grow and
-        # shrink at once would leave seat rows and total_seats disagreeing).
+        # Lock the show: two staff edits must not interleave (grow and shrink at once
+        # would leave seat rows and total_seats disagreeing).
         show = Show.objects.select_for_update().get(pk=show.pk)
-        current_total = show.total_seats
-        new_total = changes.get("total_seats", current_total)
-        if new_total < current_total:
-            # Lock the seats that would go (in seat order, like booking) so that no
-            # booking can take one of them while we check and delete.
-            doomed = list(
-                Seat.objects.select_for_update()
-                .filter(show=show, number__gt=new_total)
-                .order_by("number")
-            )
-            booked = [seat.number for seat in doomed if seat.booking_id is not None]
-            if booked:
-                raise ShowHasBookings(
-                    f"Seat {max(booked)} is booked: total_seats cannot go below {max(booked)}."
+        movie = changes.pop("movie", show.movie)
+        screen = changes.pop("screen", show.screen)
+        start_time = changes.pop("start_time", show.start_time)
+        prices = changes.pop("prices", None)
+        moves_screen = screen is not None and screen.pk != show.screen_id
+        if movie.pk != show.movie_id or moves_screen:
+            _ensure_no_live_booking(show)
+        if screen is not None:
+            total_seats = changes.pop("total_seats", show.total_seats)
+            if total_seats != show.total_seats and not moves_screen:
+                raise ValidationError(
+                    {"total_seats": ["A show on a screen has the screen's seats."]}
                 )
-            Seat.objects.filter(pk__in=[seat.pk for seat in doomed]).delete()
-        elif new_total > current_total:
-            _add_seats(show, range(current_total + 1, new_total + 1))
+            changes.pop("screen_name", None)  # comes from the screen
+            screen = _lock_screen(screen)
+            if moves_screen or start_time != show.start_time or movie.pk != show.movie_id:
+                _ensure_screen_free(screen=screen, movie=movie, start_time=start_time, show=show)
+            if moves_screen:
+                _copy_layout(show, screen)
+        elif "total_seats" in changes:
+            _resize(show, changes.pop("total_seats"))
+        show.movie = movie
+        show.start_time = start_time
+        if prices is not None:
+            show.category_prices = _category_prices(prices, show.categories)
+        else:  # keep the prices that still name a category of the show
+            show.category_prices = {
+                c: p for c, p in show.category_prices.items() if c in show.categories
+            }
         for name, value in changes.items():
             setattr(show, name, value)
         show.save()
@@ -92,5 +148,109 @@ def delete_show(*, show: Show) -> None:
         raise ShowHasBookings() from None  # a booking committed after the check
 
 
-def _add_seats(show: Show, numbers) -> None:
-    Seat.objects.bulk_create([Seat(show=show, number=number) for number in numbers])
+def screen_occupied_until(show: Show) -> datetime:
+    """Return when show's screen is free again: its end plus the turnover time."""
+    return show.start_time + timedelta(
+        minutes=show.movie.duration_minutes + settings.SCREEN_TURNOVER_MINUTES
+    )
+
+
+def _lock_screen(screen: Screen) -> Screen:
+    """Lock a screen's row: whoever schedules on it next waits for us to commit."""
+    return Screen.objects.select_for_update().get(pk=screen.pk)
+
+
+def _ensure_screen_free(
+    *, screen: Screen, movie: Movie, start_time: datetime, show: Show | None = None
+) -> None:
+    """Raise ScreenBusy if a show at start_time would overlap another on screen.
+
+    Call with the screen locked. Intervals are half-open: a show may start exactly
+    when the previous one's turnover ends.
+    """
+    turnover = timedelta(minutes=settings.SCREEN_TURNOVER_MINUTES)
+    ends = start_time + timedelta(minutes=movie.duration_minutes) + turnover
+    # No show that started before this can still be running: bounds the read.
+    earliest = start_time - timedelta(minutes=MAX_DURATION_MINUTES) - turnover
+    neighbours = (
+        Show.objects.filter(screen=screen, start_time__lt=ends, start_time__gt=earliest)
+        .select_related("movie")
+        .order_by("start_time", "pk")
+    )
+    if show is not None:
+        neighbours = neighbours.exclude(pk=show.pk)
+    for other in neighbours:
+        if screen_occupied_until(other) > start_time:
+            raise ScreenBusy(other=other)
+
+
+def _ensure_no_live_booking(show: Show) -> None:
+    # Lock every seat (in seat order, like booking): a booking in flight holds some of
+    # them, so we wait for it and then see it; a later one waits for us.
+    list(Seat.objects.select_for_update().filter(show=show).order_by("number").values("pk"))
+    if Booking.objects.filter(show=show, status=Booking.Status.BOOKED).exists():
+        raise ShowHasBookings("This show has live bookings: its movie and screen cannot change.")
+
+
+def _copy_layout(show: Show, screen: Screen) -> None:
+    """Replace show's seats (none of them booked) with a fresh copy of screen's layout."""
+    rows = rows_of(screen)
+    Seat.objects.filter(show=show).delete()
+    seats = seats_of(rows)
+    _add_seats(show, seats)
+    show.screen = screen
+    show.screen_name = screen.name
+    show.total_seats = len(seats)
+    show.categories = categories_of(rows)
+
+
+def _resize(show: Show, new_total: int) -> None:
+    """Grow or shrink a show without a screen; refuse to drop a booked seat."""
+    current_total = show.total_seats
+    if new_total < current_total:
+        # Lock the seats that would go (in seat order, like booking) so that no
+        # booking can take one of them while we check and delete.
+        doomed = list(
+            Seat.objects.select_for_update()
+            .filter(show=show, number__gt=new_total)
+            .order_by("number")
+        )
+        booked = [seat.number for seat in doomed if seat.booking_id is not None]
+        if booked:
+            raise ShowHasBookings(
+                f"Seat {max(booked)} is booked: total_seats cannot go below {max(booked)}."
+            )
+        Seat.objects.filter(pk__in=[seat.pk for seat in doomed]).delete()
+    elif new_total > current_total:
+        _add_seats(show, plain_seats(range(current_total + 1, new_total + 1)))
+    show.total_seats = new_total
+
+
+def _category_prices(prices: Mapping[str, Decimal], categories: Sequence[str]) -> dict[str, str]:
+    unknown = sorted(set(prices) - set(categories))
+    if unknown:
+        raise ValidationError(
+            {
+                "prices": [
+                    f"This show has no category {name!r} (it has: {', '.join(categories)})."
+                    for name in unknown
+                ]
+            }
+        )
+    return {name: str(price) for name, price in prices.items()}
+
+
+def _add_seats(show: Show, seats: Sequence[SeatSpec]) -> None:
+    Seat.objects.bulk_create(
+        Seat(
+            show=show,
+            number=seat.number,
+            label=seat.label,
+            row=seat.row,
+            row_label=seat.row_label,
+            column=seat.column,
+            category=seat.category,
+            wheelchair=seat.wheelchair,
+        )
+        for seat in seats
+    )

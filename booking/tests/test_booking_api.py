@@ -59,6 +59,7 @@ def test_booking_one_seat_returns_201_with_every_booking_field(auth_client, show
         "reference",
         "show",
         "seat_numbers",
+        "seats",
         "status",
         "total_price",
         "created_at",
@@ -76,6 +77,9 @@ def test_booking_one_seat_returns_201_with_every_booking_field(auth_client, show
     assert body["show"]["movie"] == {"id": show.movie.pk, "title": "Dune: Part Two"}
     assert set(body["show"]) == {"id", "start_time", "screen_name", "movie"}
     assert body["seat_numbers"] == [12]
+    assert body["seats"] == [
+        {"number": 12, "label": "12", "category": "standard", "price": "250.00"}
+    ]
     assert body["status"] == "booked"
     assert body["total_price"] == "250.00"
     assert datetime.fromisoformat(body["created_at"]) == booking.created_at
@@ -138,6 +142,7 @@ def test_booking_a_taken_seat_returns_409_seat_unavailable_naming_it(auth_client
         "code": "seat_unavailable",
         "detail": "Seat 12 is already booked.",
         "seats": [12],
+        "labels": ["12"],
     }
 
 
@@ -203,7 +208,8 @@ def test_the_last_seat_of_a_show_can_be_booked(auth_client, movie):
         ({"seat_numbers": list(range(1, 12))}, "seat_numbers"),
         ({"seat_numbers": []}, "seat_numbers"),
         ({}, "non_field_errors"),
-        ({"seats": [12]}, "non_field_errors"),
+        ({"seats": [["B2"]]}, "seats"),
+        ({"seats": ["1", "2"], "seat_numbers": [3]}, "non_field_errors"),
         ({"seat_number": 12, "seat_numbers": [13]}, "non_field_errors"),
         ({"seat_number": True}, "seat_number"),
         ({"seat_number": 12.5}, "seat_number"),

@@ -473,10 +473,12 @@ def test_staff_create_a_show_naming_the_movie_by_movie_id(staff_client, movie):
         "id": show.pk,
         "movie": {"id": movie.pk, "title": movie.title},
         "screen_name": "Screen 2",
+        "screen": None,
         "start_time": "2031-12-01T18:30:00Z",
         "total_seats": 40,
         "available_seats": 40,
         "price": "180.00",
+        "prices": {"standard": "180.00"},
     }
 
 
@@ -497,12 +499,31 @@ def test_a_new_shows_seats_exist_and_are_all_available(staff_client, api_client,
     response = api_client.get(f"/api/shows/{show_id}/seats/")
 
     assert response.status_code == 200
-    assert response.json() == {
+    body = response.json()
+    assert {key: body[key] for key in ("show", "total_seats", "available_seats")} == {
         "show": show_id,
         "total_seats": 12,
         "available_seats": list(range(1, 13)),
-        "booked_seats": [],
     }
+    assert body["booked_seats"] == body["held_seats"] == []
+    assert body["categories"] == [{"name": "standard", "price": "180.00", "available": 12}]
+    # The old form: one unlabelled row, labels and columns equal to the seat numbers.
+    assert body["rows"] == [
+        {
+            "label": None,
+            "seats": [
+                {
+                    "number": n,
+                    "label": str(n),
+                    "column": n,
+                    "category": "standard",
+                    "wheelchair": False,
+                    "status": "available",
+                }
+                for n in range(1, 13)
+            ],
+        }
+    ]
     assert Seat.objects.filter(show_id=show_id).count() == 12
 
 
@@ -557,12 +578,12 @@ def test_shrinking_total_seats_past_free_seats_removes_them(staff_client, api_cl
 
     assert response.status_code == 200
     seat_map = api_client.get(seats_url(show)).json()
-    assert seat_map == {
-        "show": show.pk,
+    assert {key: seat_map[key] for key in ("total_seats", "available_seats", "booked_seats")} == {
         "total_seats": 3,
         "available_seats": [1, 2],
         "booked_seats": [3],
     }
+    assert [seat["number"] for seat in seat_map["rows"][0]["seats"]] == [1, 2, 3]
     assert Seat.objects.filter(show=show).count() == 3
 
 
@@ -624,10 +645,12 @@ def test_show_detail_renders_the_contracts_fields(api_client, show):
         "id": show.pk,
         "movie": {"id": show.movie.pk, "title": "Dune: Part Two"},
         "screen_name": "Screen 1",
+        "screen": None,
         "start_time": body["start_time"],
         "total_seats": 120,
         "available_seats": 120,
         "price": "250.00",
+        "prices": {"standard": "250.00"},
     }
     assert body["start_time"].endswith("Z")
     assert datetime.fromisoformat(body["start_time"]) == show.start_time

@@ -4,11 +4,14 @@ from .accounts import LoginView, LogoutView, MeView, RefreshView, SignupView
 from .bookings import BookingViewSet, BookSeatsView, MyBookingsView
 from .catalogue import MovieShowsView, MovieViewSet, ShowViewSet
 from .operations import ApiNotFoundView, bad_request, healthz, permission_denied, server_error
+from .venues import CinemaScreensView, CinemaViewSet, ScreenViewSet
 
 __all__ = [
     "ApiNotFoundView",
     "BookSeatsView",
     "BookingViewSet",
+    "CinemaScreensView",
+    "CinemaViewSet",
     "LoginView",
     "LogoutView",
     "MeView",
@@ -16,6 +19,7 @@ __all__ = [
     "MovieViewSet",
     "MyBookingsView",
     "RefreshView",
+    "ScreenViewSet",
     "ShowViewSet",
     "SignupView",
     "bad_request",

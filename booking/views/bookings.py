@@ -84,10 +84,7 @@ class BookSeatsView(APIView):
 
         def book():
             return services.book_seats(
-                user=request.user,
-                show=show,
-                seat_numbers=serializer.validated_data["seat_numbers"],
-                now=now,
+                user=request.user, show=show, now=now, **serializer.validated_data
             )
 
         return created_once(request, key=key, now=now, make=book, render=render_booking)

@@ -1,8 +1,18 @@
 """Catalogue: movies and their shows, and a show's seat map (public reads)."""
 
+import hashlib
+import json
+
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework import filters, generics
+from django.utils.http import parse_etags, quote_etag
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
+from rest_framework import filters, generics, status
 from rest_framework.decorators import action
 from rest_framework.generics import get_object_or_404  # a non-integer id: 404, not 500
 from rest_framework.permissions import AllowAny
@@ -105,7 +115,28 @@ class ShowViewSet(CatalogueViewSet):
     def delete_service(show):
         services.delete_show(show=show)
 
-    @extend_schema(summary="Seat map of a show", tags=["shows"], responses={200: SeatMapOutput})
+    @extend_schema(
+        summary="Seat map of a show: rows, aisles, categories, each seat's status",
+        description=(
+            "Rows front to back, seats left to right; `column` counts each aisle as one "
+            "empty column. Every 200 has an `ETag`; send it back in `If-None-Match` to "
+            "get a 304 with no body while no seat has changed."
+        ),
+        tags=["shows"],
+        parameters=[
+            OpenApiParameter(
+                "If-None-Match",
+                OpenApiTypes.STR,
+                OpenApiParameter.HEADER,
+                required=False,
+                description="The ETag of a seat map you have: 304 if it is still current.",
+            )
+        ],
+        responses={
+            200: SeatMapOutput,
+            304: OpenApiResponse(description="Not modified: the seat map is as you have it."),
+        },
+    )
     @action(
         detail=True,
         methods=["get"],
@@ -115,14 +146,15 @@ class ShowViewSet(CatalogueViewSet):
     )
     def seats(self, request, pk=None):
         show = get_object_or_404(Show, pk=pk)
-        available, booked = selectors.seat_map(show=show)
-        body = {
-            "show": show.pk,
-            "total_seats": show.total_seats,
-            "available_seats": available,
-            "booked_seats": booked,
-        }
-        return Response(SeatMapOutput(body).data)
+        body = selectors.seat_map(show=show)
+        # The ETag is a digest of the map itself, so it changes with any seat's status
+        # (a hold's silent expiry included) and no row has to be bumped per booking.
+        etag = quote_etag(hashlib.sha256(json.dumps(body).encode()).hexdigest()[:32])
+        headers = {"ETag": etag, "Cache-Control": "no-cache"}
+        wanted = parse_etags(request.headers.get("If-None-Match", ""))
+        if etag in wanted or "*" in wanted:  # parse_etags drops W/: a weak match counts
+            return Response(status=status.HTTP_304_NOT_MODIFIED, headers=headers)
+        return Response(body, headers=headers)
 
 
 @extend_schema(summary="Upcoming shows of a movie, soonest first", tags=["shows"])
