@@ -13,7 +13,8 @@ from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from booking import services
-from booking.models import Movie, User
+from booking.layouts import Row
+from booking.models import Cinema, Movie, Screen, User
 
 PASSWORD = "correct-horse-battery-9"
 
@@ -80,6 +81,36 @@ def make_show(movie=None, **overrides):
     return services.create_show(**fields)
 
 
+def make_cinema(name="Riverside", *, city="Pune", address="1 River Road") -> Cinema:
+    return services.create_cinema(name=name, city=city, address=address)
+
+
+# The contract's example screen: 12 seats in row A (aisles after 3 and 9, wheelchair
+# spaces at both ends), 10 premium seats in row J.
+EXAMPLE_ROWS = [
+    Row(label="A", seats=12, aisles_after=(3, 9), wheelchair=(1, 12)),
+    Row(label="J", seats=10, category="premium"),
+]
+
+
+def make_screen(cinema=None, *, name="Screen 1", rows=None) -> Screen:
+    return services.create_screen(
+        cinema=cinema or make_cinema(), name=name, rows=rows or EXAMPLE_ROWS
+    )
+
+
+def make_show_on_screen(movie=None, screen=None, **overrides):
+    """A show on a laid-out screen (make_show makes one the old way)."""
+    fields = {
+        "movie": movie or make_movie(),
+        "screen": screen or make_screen(),
+        "start_time": timezone.now() + timedelta(days=1),
+        "price": Decimal("250.00"),
+    }
+    fields.update(overrides)
+    return services.create_show(**fields)
+
+
 @pytest.fixture
 def user(db):
     return make_user("alice")
@@ -123,6 +154,22 @@ def movie(db):
 @pytest.fixture
 def show(movie):
     return make_show(movie)
+
+
+@pytest.fixture
+def cinema(db):
+    return make_cinema()
+
+
+@pytest.fixture
+def screen(cinema):
+    return make_screen(cinema)
+
+
+@pytest.fixture
+def laid_out_show(movie, screen):
+    """The contract's example: row A standard at 250.00, row J premium at 400.00."""
+    return make_show_on_screen(movie, screen, prices={"premium": Decimal("400.00")})
 
 
 @pytest.fixture(autouse=True, scope="session")
