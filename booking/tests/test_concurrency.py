@@ -1,7 +1,8 @@
 """Races on real threads, each on its own database connection, released together.
 
 What keeps booking correct under load is the row lock `book_seats` takes on the seats
-(`_lock_seats`), in seat order, plus the user-row lock of idempotent bookings. SQLite
+(`_lock_seats`), in seat order, plus the user-row lock of idempotent bookings; what
+keeps a screen from being double-booked is the screen-row lock of show scheduling. SQLite
 lets one writer in at a time, so these races only exist on a server database: the
 module runs on MariaDB/MySQL (in CI) and PostgreSQL, and skips on SQLite. The last test
 switches the lock off to show that the race is real, so the others are known to be able
@@ -11,6 +12,8 @@ to fail.
 import random
 import threading
 from collections.abc import Callable
+from datetime import timedelta
+from decimal import Decimal
 from itertools import combinations
 
 import pytest
@@ -20,9 +23,9 @@ from rest_framework.test import APIClient
 
 from booking import services
 from booking.exceptions import AlreadyCancelled, SeatUnavailable
-from booking.models import Booking, IdempotencyKey, Seat, User
+from booking.models import Booking, IdempotencyKey, Seat, Show, User
 
-from .conftest import client_for, make_show
+from .conftest import client_for, make_movie, make_screen, make_show, make_show_on_screen
 
 pytestmark = [
     pytest.mark.concurrency,
@@ -351,6 +354,115 @@ def test_simultaneous_retries_of_a_refused_request_are_each_refused_and_store_no
     assert not IdempotencyKey.objects.exists()
     assert not Booking.objects.filter(user=user).exists()
     assert Seat.objects.get(show=show, number=13).booking_id is None
+
+
+# --- Screen scheduling ----------------------------------------------------------------
+
+SCHEDULERS = 8
+
+
+def show_request(client: APIClient, body: dict, *, show=None) -> Callable[[], tuple]:
+    """A call that creates (or, given show, moves) a show over HTTP: (status, body)."""
+
+    def call():
+        if show is None:
+            response = client.post("/api/shows/", body, format="json")
+        else:
+            response = client.patch(f"/api/shows/{show.pk}/", body, format="json")
+        return response.status_code, response.json()
+
+    return call
+
+
+def overlapping_pairs(screen) -> list[tuple]:
+    shows = list(Show.objects.filter(screen=screen).select_related("movie").order_by("start_time"))
+    return [
+        (first.pk, second.pk)
+        for first, second in combinations(shows, 2)
+        if services.catalogue.screen_occupied_until(first) > second.start_time
+    ]
+
+
+def test_staff_scheduling_overlapping_shows_at_once_get_exactly_one_201(movie):
+    screen = make_screen()
+    staff = make_racers(SCHEDULERS, prefix="staff")
+    User.objects.filter(pk__in=[user.pk for user in staff]).update(is_staff=True)
+    start = timezone.now() + timedelta(days=2)
+    # Every request overlaps every other: starts 10 minutes apart, a 166-minute film.
+    calls = [
+        show_request(
+            client_for(user),
+            {
+                "movie_id": movie.pk,
+                "screen_id": screen.pk,
+                "start_time": (start + timedelta(minutes=10 * n)).isoformat(),
+                "price": "250.00",
+            },
+        )
+        for n, user in enumerate(staff)
+    ]
+
+    results = run_together(calls)
+
+    assert sorted(status for status, _ in results) == [201] + [409] * (SCHEDULERS - 1)
+    assert all(body["code"] == "screen_busy" for status, body in results if status == 409)
+    assert Show.objects.filter(screen=screen).count() == 1
+    assert Seat.objects.filter(show__screen=screen).count() == 22  # one copy of the layout
+
+
+def test_staff_moving_two_shows_into_one_slot_at_once_move_exactly_one(movie):
+    screen = make_screen()
+    start = timezone.now() + timedelta(days=2)
+    early = make_show_on_screen(movie, screen, start_time=start)
+    late = make_show_on_screen(movie, screen, start_time=start + timedelta(hours=8))
+    slot = (start + timedelta(hours=4)).isoformat()
+    first, second = make_racers(2, prefix="staff")
+    User.objects.filter(pk__in=[first.pk, second.pk]).update(is_staff=True)
+
+    results = run_together(
+        [
+            show_request(client_for(first), {"start_time": slot}, show=early),
+            show_request(client_for(second), {"start_time": slot}, show=late),
+        ]
+    )
+
+    assert sorted((status, body.get("code")) for status, body in results) == [
+        (200, None),
+        (409, "screen_busy"),
+    ]
+    assert overlapping_pairs(screen) == []
+
+
+def test_without_the_screen_lock_two_overlapping_shows_are_both_scheduled(monkeypatch):
+    movie = make_movie()
+    screen = make_screen()
+    everyone_has_checked = threading.Barrier(2)
+    check = services.catalogue._ensure_screen_free
+
+    def check_then_wait(**kwargs):
+        check(**kwargs)
+        # Nobody inserts before both have seen the slot free: the race, made certain.
+        everyone_has_checked.wait(timeout=BARRIER_TIMEOUT_SECONDS)
+
+    monkeypatch.setattr(services.catalogue, "_lock_screen", lambda screen: screen)
+    monkeypatch.setattr(services.catalogue, "_ensure_screen_free", check_then_wait)
+    start = timezone.now() + timedelta(days=2)
+
+    run_together(
+        [
+            lambda n=n: services.create_show(
+                movie=movie,
+                screen=screen,
+                start_time=start + timedelta(minutes=n),
+                price=Decimal("250.00"),
+            )
+            for n in range(2)
+        ]
+    )
+
+    # With the guard off both shows land on the screen at once: the lock is what makes
+    # test_staff_scheduling_overlapping_shows_at_once_get_exactly_one_201 pass.
+    assert len(overlapping_pairs(screen)) == 1
 
 
 # --- Control: without the lock, the race happens --------------------------------------
