@@ -10,6 +10,7 @@ sees the first's show. The screen row exists, so there is always something to lo
 locked itself).
 """
 
+import itertools
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -31,11 +32,28 @@ def create_movie(**fields) -> Movie:
     return Movie.objects.create(**fields)
 
 
+@retry_on_lock_conflict
 def update_movie(*, movie: Movie, **changes) -> Movie:
-    """Apply validated changes to a movie."""
-    for name, value in changes.items():
-        setattr(movie, name, value)
-    movie.save()
+    """Apply validated changes to a movie; a longer film must still fit its screens."""
+    with transaction.atomic():
+        locked = _lock_movie(movie)
+        longer = changes.get("duration_minutes", locked.duration_minutes) > locked.duration_minutes
+        screen_ids = []
+        if longer:
+            screen_ids = sorted(
+                set(
+                    Show.objects.filter(movie=movie, screen__isnull=False).values_list(
+                        "screen_id", flat=True
+                    )
+                )
+            )
+            for screen_id in screen_ids:  # in id order, like every multi-screen lock
+                Screen.objects.select_for_update().filter(pk=screen_id).values_list("pk").get()
+        for name, value in changes.items():
+            setattr(movie, name, value)
+        movie.save()
+        for screen_id in screen_ids:
+            _ensure_no_overlap_on(screen_id, movie=movie)
     return movie
 
 
@@ -67,6 +85,7 @@ def create_show(
     """
     with transaction.atomic():
         if screen is not None:
+            movie = _lock_movie(movie)  # its duration decides the slot: hold it still
             screen = _lock_screen(screen)
             rows = rows_of(screen)
             seats = seats_of(rows)
@@ -116,6 +135,7 @@ def update_show(*, show: Show, **changes) -> Show:
                     {"total_seats": ["A show on a screen has the screen's seats."]}
                 )
             changes.pop("screen_name", None)  # comes from the screen
+            movie = _lock_movie(movie)
             screen = _lock_screen(screen)
             if moves_screen or start_time != show.start_time or movie.pk != show.movie_id:
                 _ensure_screen_free(screen=screen, movie=movie, start_time=start_time, show=show)
@@ -153,6 +173,39 @@ def screen_occupied_until(show: Show) -> datetime:
     return show.start_time + timedelta(
         minutes=show.movie.duration_minutes + settings.SCREEN_TURNOVER_MINUTES
     )
+
+
+def _lock_movie(movie: Movie) -> Movie:
+    """Lock a movie's row: its duration cannot change while a show is scheduled.
+
+    Lock order everywhere: show, then movie, then screens in id order.
+    """
+    return Movie.objects.select_for_update().get(pk=movie.pk)
+
+
+def _ensure_no_overlap_on(screen_id: int, *, movie: Movie) -> None:
+    """Raise ScreenBusy if a show of movie now overlaps the next show on the screen."""
+    first_start = (
+        Show.objects.filter(screen_id=screen_id, movie=movie)
+        .order_by("start_time")
+        .values_list("start_time", flat=True)
+        .first()
+    )
+    window = timedelta(minutes=MAX_DURATION_MINUTES + settings.SCREEN_TURNOVER_MINUTES)
+    shows = list(
+        Show.objects.filter(screen_id=screen_id, start_time__gte=first_start - window)
+        .select_related("movie")
+        .order_by("start_time", "pk")
+    )
+    for show in shows:
+        if show.movie_id == movie.pk:
+            show.movie = movie  # the new duration
+    for first, second in itertools.pairwise(shows):
+        # Sorted by start: if a show overlaps any later one, it overlaps the next one.
+        if movie.pk in (first.movie_id, second.movie_id) and (
+            screen_occupied_until(first) > second.start_time
+        ):
+            raise ScreenBusy(other=second if first.movie_id == movie.pk else first)
 
 
 def _lock_screen(screen: Screen) -> Screen:
