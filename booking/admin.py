@@ -107,7 +107,8 @@ class ShowAdmin(admin.ModelAdmin):
     def seat_map(self, show):
         if not show.pk:
             return "The seats are created with the show."
-        available, booked = seat_map(show=show)
+        current = seat_map(show=show, now=timezone.now())
+        available, booked = current["available_seats"], current["booked_seats"]
         taken = set(booked)
         cells = [
             (

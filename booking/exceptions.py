@@ -89,15 +89,49 @@ class SeatUnavailable(exceptions.APIException):
     status_code = status.HTTP_409_CONFLICT
     default_code = "seat_unavailable"
 
-    def __init__(self, *, seats, labels=None):
-        """seats: the taken seat numbers; labels: {number: label} where they have one."""
+    def __init__(self, *, seats, labels=None, held=False):
+        """seats: the taken seat numbers; labels: {number: label}; held: some only held."""
         self.seats = sorted(seats)
         labels = labels or {}
         self.labels = [labels.get(n, str(n)) for n in self.seats]
         names = ", ".join(self.labels)
         noun = "Seat" if len(self.seats) == 1 else "Seats"
         verb = "is" if len(self.seats) == 1 else "are"
-        super().__init__(f"{noun} {names} {verb} already booked.")
+        state = "taken (booked, or held by someone paying)" if held else "already booked"
+        super().__init__(f"{noun} {names} {verb} {state}.")
+
+
+class NoAdjacentSeats(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "no_adjacent_seats"
+
+    def __init__(self, *, count, category=None):
+        kind = f" {category}" if category else ""
+        super().__init__(f"There is no block of {count}{kind} seats side by side left.")
+
+
+class SeatLimitReached(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "seat_limit_reached"
+
+    def __init__(self, *, limit, remaining):
+        self.limit = limit
+        self.remaining = remaining
+        super().__init__(
+            f"At most {limit} seats per person for this show; you may take {remaining} more."
+        )
+
+
+class HoldExpired(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "This hold has expired; its seats are no longer kept for you."
+    default_code = "hold_expired"
+
+
+class HoldNotActive(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "This hold was already confirmed or released."
+    default_code = "hold_not_active"
 
 
 class SeatsOutOfRange(exceptions.ValidationError):
@@ -236,6 +270,9 @@ def exception_handler(exc, context):
     if isinstance(exc, SeatUnavailable):
         body["seats"] = exc.seats
         body["labels"] = exc.labels
+    if isinstance(exc, SeatLimitReached):
+        body["limit"] = exc.limit
+        body["remaining"] = exc.remaining
     if isinstance(exc, (Busy, ServiceUnavailable)):
         response["Retry-After"] = str(RETRY_AFTER_SECONDS)
     response.data = body

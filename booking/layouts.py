@@ -21,8 +21,9 @@ from .models import (
 
 MAX_ROWS = 50
 MAX_SEATS_PER_ROW = 100
-ROW_LABEL_PATTERN = re.compile(rf"^[A-Za-z0-9]{{1,{MAX_ROW_LABEL_LENGTH}}}$")
-CATEGORY_PATTERN = re.compile(rf"^[a-z0-9_-]{{1,{MAX_CATEGORY_LENGTH}}}$")
+# Used with fullmatch: "$" alone would also accept a trailing newline.
+ROW_LABEL_PATTERN = re.compile(rf"[A-Za-z0-9]{{1,{MAX_ROW_LABEL_LENGTH}}}")
+CATEGORY_PATTERN = re.compile(rf"[a-z0-9_-]{{1,{MAX_CATEGORY_LENGTH}}}")
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,7 @@ class SeatSpec:
 def row_problems(row: Row) -> list[str]:
     """Return what is wrong with one row on its own (empty if nothing)."""
     problems = []
-    if not isinstance(row.label, str) or not ROW_LABEL_PATTERN.match(row.label):
+    if not isinstance(row.label, str) or not ROW_LABEL_PATTERN.fullmatch(row.label):
         problems.append(
             f"Row label {row.label!r} must be 1-{MAX_ROW_LABEL_LENGTH} letters or digits."
         )
@@ -60,7 +61,7 @@ def row_problems(row: Row) -> list[str]:
         problems.append(f"{name}: aisles_after must be distinct.")
     if any(not 1 <= k <= row.seats - 1 for k in row.aisles_after):
         problems.append(f"{name}: aisles_after must be places in 1..{row.seats - 1}.")
-    if not CATEGORY_PATTERN.match(row.category):
+    if not CATEGORY_PATTERN.fullmatch(row.category):
         problems.append(
             f"{name}: category must be 1-{MAX_CATEGORY_LENGTH} characters of a-z 0-9 _ -."
         )

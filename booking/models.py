@@ -9,6 +9,7 @@ therefore one row, unique on (show, number), that a booking locks and updates â€
 as history and releases the rows.
 """
 
+import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -285,21 +286,88 @@ class Seat(models.Model):
     booking = models.ForeignKey(
         Booking, on_delete=models.PROTECT, null=True, blank=True, related_name="seat_rows"
     )
+    # The hold keeping this seat for someone until held_until; past it, the seat is
+    # free again whether or not the hold was swept. Never set together with booking.
+    hold = models.ForeignKey(
+        "Hold", on_delete=models.SET_NULL, null=True, blank=True, related_name="seat_rows"
+    )
+    held_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["show", "number"]
         indexes = [
             # Serves "how many seats of this show are booked" from the index alone.
             models.Index(fields=["show", "booking"], name="seat_show_booking_idx"),
+            # Serves "how many seats of this show are held now" as a range scan.
+            models.Index(fields=["show", "held_until"], name="seat_show_held_until_idx"),
         ]
         constraints = [
             models.UniqueConstraint(fields=["show", "number"], name="seat_unique_per_show"),
             models.UniqueConstraint(fields=["show", "label"], name="seat_label_unique_per_show"),
             models.CheckConstraint(condition=Q(number__gte=1), name="seat_number_positive"),
+            models.CheckConstraint(
+                condition=Q(booking__isnull=True) | Q(hold__isnull=True, held_until__isnull=True),
+                name="seat_booked_or_held_not_both",
+            ),
         ]
 
     def __str__(self):
         return f"Seat {self.number} of show {self.show_id}"
+
+
+class Hold(models.Model):
+    """Seats kept for one user while they pay, until `expires_at` (SEAT_HOLD_MINUTES).
+
+    The held seats point at the hold (`Seat.hold`, with `Seat.held_until` = expires_at),
+    the way booked seats point at their booking. A hold is over the moment `expires_at`
+    passes, whether or not anything swept it: every path that claims or shows seats
+    compares `held_until` with the clock, so correctness never waits for a sweeper.
+    """
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        CONFIRMED = "confirmed", "Confirmed"
+        RELEASED = "released", "Released"
+        EXPIRED = "expired", "Expired"  # written by the sweeper; read as such at once
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey("User", on_delete=models.CASCADE, related_name="holds")
+    show = models.ForeignKey(Show, on_delete=models.CASCADE, related_name="holds")
+    seat_numbers = models.JSONField()
+    # The held seats: [{"number", "label", "category", "price"}], priced when held.
+    seats = models.JSONField(default=list)
+    total_price = models.DecimalField(max_digits=10, decimal_places=2)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    expires_at = models.DateTimeField()
+    created_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+    booking = models.OneToOneField(
+        "Booking", on_delete=models.PROTECT, null=True, blank=True, related_name="hold"
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["user", "show", "status"], name="hold_user_show_status_idx"),
+            models.Index(fields=["status", "expires_at"], name="hold_status_expires_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status="confirmed", booking__isnull=False)
+                | (~Q(status="confirmed") & Q(booking__isnull=True)),
+                name="hold_confirmed_iff_booking",
+            ),
+        ]
+
+    def __str__(self):
+        seats = ", ".join(seat["label"] for seat in self.seats)
+        return f"Hold of {seats} (show {self.show_id}, {self.status})"
+
+    def status_at(self, now: datetime) -> str:
+        """Return the hold's status as the API shows it: expired as soon as it is."""
+        if self.status == self.Status.ACTIVE and self.expires_at <= now:
+            return self.Status.EXPIRED
+        return self.status
 
 
 class IdempotencyKey(models.Model):

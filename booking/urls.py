@@ -9,6 +9,7 @@ router.register("shows", views.ShowViewSet, basename="show")
 router.register("bookings", views.BookingViewSet, basename="booking")
 router.register("cinemas", views.CinemaViewSet, basename="cinema")
 router.register("screens", views.ScreenViewSet, basename="screen")
+router.register("holds", views.HoldViewSet, basename="hold")
 
 urlpatterns = [
     path("signup/", views.SignupView.as_view(), name="signup"),
@@ -18,6 +19,7 @@ urlpatterns = [
     path("me/", views.MeView.as_view(), name="me"),
     path("movies/<int:pk>/shows/", views.MovieShowsView.as_view(), name="movie-shows"),
     path("shows/<int:pk>/book/", views.BookSeatsView.as_view(), name="show-book"),
+    path("shows/<int:pk>/holds/", views.HoldSeatsView.as_view(), name="show-holds"),
     path("cinemas/<int:pk>/screens/", views.CinemaScreensView.as_view(), name="cinema-screens"),
     path("my-bookings/", views.MyBookingsView.as_view(), name="my-bookings"),
     *router.urls,

@@ -279,6 +279,10 @@ CANCELLATION_CUTOFF_MINUTES = config("CANCELLATION_CUTOFF_MINUTES", default=0, c
 IDEMPOTENCY_KEY_TTL_HOURS = config("IDEMPOTENCY_KEY_TTL_HOURS", default=24, cast=int)
 # Cleaning time a screen needs after a show ends, before the next one may start.
 SCREEN_TURNOVER_MINUTES = config("SCREEN_TURNOVER_MINUTES", default=15, cast=int)
+# How long a hold keeps its seats for the customer while they pay.
+SEAT_HOLD_MINUTES = config("SEAT_HOLD_MINUTES", default=10, cast=int)
+# Seats one user may hold or own in one show (live bookings + the request); 0 = no limit.
+MAX_SEATS_PER_USER_PER_SHOW = config("MAX_SEATS_PER_USER_PER_SHOW", default=10, cast=int)
 
 # --- CORS ---------------------------------------------------------------------
 

@@ -5,7 +5,7 @@ drf-spectacular names the schema's components after them.
 """
 
 from .accounts import LogoutInput, MeOutput, SignupInput, SignupOutput, TokenPairOutput
-from .bookings import BookingOutput, BookingShowOutput, BookSeatsInput
+from .bookings import BookingOutput, BookingShowOutput, BookSeatsInput, HoldOutput
 from .catalogue import (
     MovieInput,
     MovieOutput,
@@ -24,6 +24,7 @@ __all__ = [
     "CinemaInput",
     "CinemaOutput",
     "ErrorOutput",
+    "HoldOutput",
     "LogoutInput",
     "MeOutput",
     "MovieInput",

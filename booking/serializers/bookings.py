@@ -1,23 +1,39 @@
 """Bookings: what a booking request may say, and how a booking is rendered."""
 
 from collections import Counter
+from typing import Literal
 
+from django.utils import timezone
 from rest_framework import serializers
 
-from ..models import MAX_SEAT_LABEL_LENGTH, Booking, Show
+from ..models import MAX_CATEGORY_LENGTH, MAX_SEAT_LABEL_LENGTH, Booking, Hold, Show
 from .catalogue import MovieSummary
 from .common import BoundedListField, UTCDateTimeField, UTCModelSerializer
+from .venues import CATEGORY_REGEX
 
 MAX_SEATS_PER_BOOKING = 10
-SEAT_SELECTORS = ("seat_number", "seat_numbers", "seats")
+HoldStatus = Literal["active", "confirmed", "released", "expired"]
+SEAT_SELECTORS = ("seat_number", "seat_numbers", "seats", "best_available")
 SEAT_LIST_ERRORS = {
     "min_length": "Send at least one seat.",
     "max_length": f"At most {MAX_SEATS_PER_BOOKING} seats per booking.",
 }
 
 
+class BestAvailableInput(serializers.Serializer):
+    count = serializers.IntegerField(
+        min_value=1, max_value=MAX_SEATS_PER_BOOKING, help_text="How many seats side by side."
+    )
+    category = serializers.RegexField(
+        CATEGORY_REGEX,
+        max_length=MAX_CATEGORY_LENGTH,
+        required=False,
+        help_text="Only seats of this category (`premium`, ...).",
+    )
+
+
 class BookSeatsInput(serializers.Serializer):
-    """Exactly one of seat_number, seat_numbers and seats (labels)."""
+    """Exactly one of seat_number, seat_numbers, seats (labels) and best_available."""
 
     seat_number = serializers.IntegerField(required=False, help_text="One seat to book.")
     seat_numbers = BoundedListField(
@@ -40,6 +56,15 @@ class BookSeatsInput(serializers.Serializer):
         ),
     )
 
+    best_available = BestAvailableInput(
+        required=False,
+        help_text=(
+            "Let the service pick `count` free seats side by side in one row: no new "
+            "single free seat left behind, rows near two thirds back first, then the most "
+            "central block."
+        ),
+    )
+
     def validate_seat_numbers(self, value):
         return _distinct(value)
 
@@ -56,6 +81,8 @@ class BookSeatsInput(serializers.Serializer):
             return {"seat_numbers": [attrs["seat_number"]]}
         if "seats" in attrs:
             return {"seat_labels": attrs["seats"]}
+        if "best_available" in attrs:
+            return {"best_available": dict(attrs["best_available"])}
         return attrs
 
 
@@ -110,3 +137,31 @@ class BookingOutput(UTCModelSerializer):
             "cancelled_at",
             "cancellable_until",
         ]
+
+
+class HoldOutput(UTCModelSerializer):
+    show = BookingShowOutput()
+    seat_numbers = serializers.ListField(child=serializers.IntegerField())
+    seats = BookingSeatOutput(many=True, help_text="The held seats, priced when held.")
+    status = serializers.SerializerMethodField()
+    booking = serializers.PrimaryKeyRelatedField(
+        read_only=True, allow_null=True, help_text="The booking's id once confirmed."
+    )
+
+    class Meta:
+        model = Hold
+        fields = [
+            "id",
+            "show",
+            "seat_numbers",
+            "seats",
+            "total_price",
+            "status",
+            "expires_at",
+            "created_at",
+            "booking",
+        ]
+
+    def get_status(self, hold) -> HoldStatus:
+        # Expired the moment expires_at passes, whether or not anything swept it.
+        return hold.status_at(self.context.get("now") or timezone.now())

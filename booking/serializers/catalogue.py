@@ -97,8 +97,9 @@ class ShowOutput(UTCModelSerializer):
         ]
 
     def get_available_seats(self, show) -> int:
-        # From the selectors' `booked_seats_count` annotation: no query per show.
-        return show.total_seats - show.booked_seats_count
+        # From the selectors' annotation: no query per show. Booked and held seats are
+        # not available.
+        return show.available_seats_count
 
 
 class ShowInput(UTCModelSerializer):

@@ -74,3 +74,10 @@ class ErrorOutput(serializers.Serializer):
         required=False,
         help_text="The labels of those seats, in the same order (only for `seat_unavailable`).",
     )
+    limit = serializers.IntegerField(
+        required=False, help_text="MAX_SEATS_PER_USER_PER_SHOW (only for `seat_limit_reached`)."
+    )
+    remaining = serializers.IntegerField(
+        required=False,
+        help_text="Seats the caller may still take (only for `seat_limit_reached`).",
+    )

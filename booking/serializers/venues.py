@@ -21,8 +21,8 @@ from ..models import (
 )
 from .common import BoundedListField, UTCModelSerializer
 
-ROW_LABEL_REGEX = rf"^[A-Za-z0-9]{{1,{MAX_ROW_LABEL_LENGTH}}}$"
-CATEGORY_REGEX = rf"^[a-z0-9_-]{{1,{MAX_CATEGORY_LENGTH}}}$"
+ROW_LABEL_REGEX = rf"^[A-Za-z0-9]{{1,{MAX_ROW_LABEL_LENGTH}}}\Z"
+CATEGORY_REGEX = rf"^[a-z0-9_-]{{1,{MAX_CATEGORY_LENGTH}}}\Z"
 
 
 class CinemaOutput(UTCModelSerializer):
@@ -109,13 +109,14 @@ class ScreenInput(serializers.Serializer):
     )
 
     def validate_rows(self, value) -> list[Row]:
+        # .get: on a PATCH, DRF leaves the nested fields' defaults out.
         rows = [
             Row(
                 label=row["label"],
                 seats=row["seats"],
-                aisles_after=tuple(row["aisles_after"]),
-                category=row["category"],
-                wheelchair=tuple(row["wheelchair"]),
+                aisles_after=tuple(row.get("aisles_after", ())),
+                category=row.get("category", DEFAULT_CATEGORY),
+                wheelchair=tuple(row.get("wheelchair", ())),
             )
             for row in value
         ]

@@ -14,6 +14,7 @@ from .catalogue import (
     update_movie,
     update_show,
 )
+from .checkout import confirm_hold, expire_holds, hold_seats, release_hold
 from .idempotency import (
     book_seats_idempotently,
     purge_expired_idempotency_keys,
@@ -33,6 +34,7 @@ __all__ = [
     "book_seats",
     "book_seats_idempotently",
     "cancel_booking",
+    "confirm_hold",
     "create_cinema",
     "create_movie",
     "create_screen",
@@ -42,7 +44,10 @@ __all__ = [
     "delete_movie",
     "delete_screen",
     "delete_show",
+    "expire_holds",
+    "hold_seats",
     "purge_expired_idempotency_keys",
+    "release_hold",
     "request_fingerprint",
     "retry_on_lock_conflict",
     "revoke_refresh_token",

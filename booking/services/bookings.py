@@ -4,9 +4,10 @@ How booking stays correct (see also README, "How booking stays correct"):
 
 * Each seat of a show is a row (`Seat`), unique on (show, number), created with the
   show. A seat row points at the live booking holding it, or at nothing.
-* `book_seats` locks the requested seat rows with `SELECT ... FOR UPDATE`, always in
-  seat-number order, re-checks that they are free, creates the booking and points the
-  seats at it, all in one transaction. A second booking of any of those seats waits
+* `book_seats` locks the user's row, then the requested seat rows with `SELECT ... FOR
+  UPDATE`, always in seat-number order (`seating.claim`, shared with holds), re-checks
+  that they are free, creates the booking and points the seats at it, all in one
+  transaction. A second booking of any of those seats waits
   for the first to commit, then sees them taken. Bookings of other seats lock other
   rows and do not wait. The fixed lock order means two multi-seat bookings can never
   hold each other's seats: no deadlocks between bookings.
@@ -21,32 +22,15 @@ How booking stays correct (see also README, "How booking stays correct"):
 import secrets
 from collections.abc import Sequence
 from datetime import datetime
-from decimal import Decimal
 
 from django.db import IntegrityError, transaction
-from django.db.models.functions import Upper
 
-from ..exceptions import (
-    AlreadyCancelled,
-    CancellationClosed,
-    SeatsOutOfRange,
-    SeatUnavailable,
-    ShowStarted,
-    UnknownSeatLabels,
-)
-from ..models import REFERENCE_ALPHABET, REFERENCE_LENGTH, Booking, Seat, Show, User
+from ..exceptions import AlreadyCancelled, CancellationClosed, ShowStarted
+from ..models import REFERENCE_ALPHABET, REFERENCE_LENGTH, Booking, Hold, Seat, Show, User
+from . import seating
 from .transactions import retry_on_lock_conflict
 
 REFERENCE_ATTEMPTS = 5
-
-
-def _lock_seats(show: Show, numbers: Sequence[int]) -> list[Seat]:
-    """Lock the seat rows of show with these numbers, in seat order."""
-    return list(
-        Seat.objects.select_for_update()
-        .filter(show=show, number__in=numbers)
-        .order_by("number")  # one lock order everywhere: no deadlocks between bookings
-    )
 
 
 def _new_reference() -> str:
@@ -74,70 +58,42 @@ def book_seats(
     now: datetime,
     seat_numbers: Sequence[int] | None = None,
     seat_labels: Sequence[str] | None = None,
+    best_available: dict | None = None,
 ) -> Booking:
-    """Book all of the named seats of show for user, or none of them.
+    """Book the named seats (or the best block of them) of show for user, or none.
 
-    Seats are named by number or by label (`F12`); each costs its category's price
-    at this moment, and the booking keeps that price.
+    Each seat costs its category's price at this moment, and the booking keeps that
+    price. The user's own active hold on the show does not stand in the way; it ends
+    when the booking succeeds, and its seats that were not booked are free again.
     """
     if show.start_time <= now:
         raise ShowStarted()
-    if seat_labels is not None:
-        requested = _numbers_of_labels(show, seat_labels)
-    else:
-        requested = sorted(set(seat_numbers))
-        out_of_range = [n for n in requested if not 1 <= n <= show.total_seats]
-        if out_of_range:
-            raise SeatsOutOfRange(seats=out_of_range, total_seats=show.total_seats)
-
+    request = seating.seat_request(
+        show, seat_numbers=seat_numbers, seat_labels=seat_labels, best_available=best_available
+    )
     with transaction.atomic():
-        seats = _lock_seats(show, requested)
-        if len(seats) != len(requested):
-            # total_seats shrank (or the layout changed) after we read the show.
-            if seat_labels is not None:
-                raise UnknownSeatLabels(labels=seat_labels)
-            missing = set(requested) - {seat.number for seat in seats}
-            total = Show.objects.values_list("total_seats", flat=True).get(pk=show.pk)
-            raise SeatsOutOfRange(seats=missing, total_seats=total)
-        taken = [seat for seat in seats if seat.booking_id is not None]
-        if taken:
-            raise SeatUnavailable(
-                seats=[seat.number for seat in taken],
-                labels={seat.number: seat.label for seat in taken},
-            )
-        sold = [
-            {
-                "number": seat.number,
-                "label": seat.label,
-                "category": seat.category,
-                "price": str(show.price_of(seat.category)),
-            }
-            for seat in seats
-        ]
-        booking = _create_booking(
-            user=user,
-            show=show,
-            seat_numbers=requested,
-            seats=sold,
-            total_price=sum(Decimal(seat["price"]) for seat in sold),
+        seating.lock_user(user)
+        seating.ensure_within_limit(user, show, request.count)
+        own_hold = seating.active_hold_of(user, show, now)
+        seats = seating.claim(show, request, own_hold=own_hold, now=now)
+        booking = record_booking(user=user, show=show, seats=seating.priced(show, seats))
+        Seat.objects.filter(pk__in=[seat.pk for seat in seats]).update(
+            booking=booking, hold=None, held_until=None
         )
-        Seat.objects.filter(pk__in=[seat.pk for seat in seats]).update(booking=booking)
+        if own_hold is not None:
+            seating.end_hold(own_hold, status=Hold.Status.RELEASED, now=now)
     return booking
 
 
-def _numbers_of_labels(show: Show, labels: Sequence[str]) -> list[int]:
-    """Return the seat numbers of labels (matched case-insensitively), in seat order."""
-    wanted = {label.upper(): label for label in labels}
-    found = dict(
-        Seat.objects.filter(show=show)
-        .annotate(label_upper=Upper("label"))
-        .filter(label_upper__in=list(wanted))
-        .values_list("label_upper", "number")
+def record_booking(*, user: User, show: Show, seats: list[dict]) -> Booking:
+    """Insert the booking of seats (as priced); the caller points the seat rows at it."""
+    return _create_booking(
+        user=user,
+        show=show,
+        seat_numbers=[seat["number"] for seat in seats],
+        seats=seats,
+        total_price=seating.total_of(seats),
     )
-    unknown = [label for key, label in wanted.items() if key not in found]
-    if unknown:
-        raise UnknownSeatLabels(labels=unknown)
-    return sorted(found.values())
 
 
 @retry_on_lock_conflict

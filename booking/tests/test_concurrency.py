@@ -26,6 +26,7 @@ from booking.exceptions import AlreadyCancelled, SeatUnavailable
 from booking.models import Booking, IdempotencyKey, Seat, Show, User
 
 from .conftest import client_for, make_movie, make_screen, make_show, make_show_on_screen
+from .threads import BARRIER_TIMEOUT_SECONDS, make_racers, run_together
 
 pytestmark = [
     pytest.mark.concurrency,
@@ -38,50 +39,6 @@ pytestmark = [
         ),
     ),
 ]
-
-# Hang guards only (a broken lock would otherwise block the run); nothing asserts on time.
-BARRIER_TIMEOUT_SECONDS = 30
-JOIN_TIMEOUT_SECONDS = 120
-
-
-def run_together(calls: list[Callable]) -> list:
-    """Run each call on its own thread and connection, all released at once; return results.
-
-    A call that raises has its exception re-raised here, so no error is lost in a thread.
-    """
-    barrier = threading.Barrier(len(calls))
-    results = [None] * len(calls)
-    failures = []
-
-    def worker(index, call):
-        try:
-            barrier.wait(timeout=BARRIER_TIMEOUT_SECONDS)
-            results[index] = call()
-        except Exception as exc:  # noqa: BLE001 - handed to the main thread below
-            failures.append(exc)
-        finally:
-            connection.close()  # this thread's own connection
-
-    threads = [
-        threading.Thread(target=worker, args=(index, call), daemon=True)
-        for index, call in enumerate(calls)
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=JOIN_TIMEOUT_SECONDS)
-    assert not any(thread.is_alive() for thread in threads), "a thread never finished"
-    if failures:
-        raise failures[0]
-    return results
-
-
-def make_racers(count: int, prefix: str = "racer") -> list[User]:
-    # No password: hashing one per racer would only slow the setup down.
-    return [
-        User.objects.create_user(username=f"{prefix}{n}", email=f"{prefix}{n}@example.com")
-        for n in range(count)
-    ]
 
 
 def booking_request(client: APIClient, show, seats, **headers) -> Callable[[], tuple]:
@@ -280,7 +237,8 @@ def test_booking_cancelling_and_rebooking_at_once_keeps_seats_and_bookings_consi
 OPPOSITE_ORDER_ROUNDS = 10
 
 
-def test_the_same_seats_requested_in_opposite_orders_never_deadlock(movie):
+def test_the_same_seats_requested_in_opposite_orders_never_deadlock(movie, settings):
+    settings.MAX_SEATS_PER_USER_PER_SHOW = 0  # the same two users book the whole show
     show = make_show(movie, total_seats=5 * OPPOSITE_ORDER_ROUNDS)
     forwards_client, backwards_client = (client_for(user) for user in make_racers(2))
 
@@ -445,6 +403,7 @@ def test_without_the_screen_lock_two_overlapping_shows_are_both_scheduled(monkey
         everyone_has_checked.wait(timeout=BARRIER_TIMEOUT_SECONDS)
 
     monkeypatch.setattr(services.catalogue, "_lock_screen", lambda screen: screen)
+    monkeypatch.setattr(services.catalogue, "_lock_movie", lambda movie: movie)
     monkeypatch.setattr(services.catalogue, "_ensure_screen_free", check_then_wait)
     start = timezone.now() + timedelta(days=2)
 
@@ -481,7 +440,7 @@ def test_without_the_seat_lock_the_same_seat_is_sold_twice(movie, monkeypatch):
         everyone_has_read.wait(timeout=BARRIER_TIMEOUT_SECONDS)
         return seats
 
-    monkeypatch.setattr(services.bookings, "_lock_seats", read_without_locking)
+    monkeypatch.setattr(services.seating, "lock_seats", read_without_locking)
 
     results = run_together([booking_request(client_for(user), show, [12]) for user in racers])
 

@@ -3,6 +3,7 @@
 from .accounts import LoginView, LogoutView, MeView, RefreshView, SignupView
 from .bookings import BookingViewSet, BookSeatsView, MyBookingsView
 from .catalogue import MovieShowsView, MovieViewSet, ShowViewSet
+from .checkout import HoldSeatsView, HoldViewSet
 from .operations import ApiNotFoundView, bad_request, healthz, permission_denied, server_error
 from .venues import CinemaScreensView, CinemaViewSet, ScreenViewSet
 
@@ -12,6 +13,8 @@ __all__ = [
     "BookingViewSet",
     "CinemaScreensView",
     "CinemaViewSet",
+    "HoldSeatsView",
+    "HoldViewSet",
     "LoginView",
     "LogoutView",
     "MeView",

@@ -146,7 +146,7 @@ class ShowViewSet(CatalogueViewSet):
     )
     def seats(self, request, pk=None):
         show = get_object_or_404(Show, pk=pk)
-        body = selectors.seat_map(show=show)
+        body = selectors.seat_map(show=show, now=timezone.now())
         # The ETag is a digest of the map itself, so it changes with any seat's status
         # (a hold's silent expiry included) and no row has to be bumped per booking.
         etag = quote_etag(hashlib.sha256(json.dumps(body).encode()).hexdigest()[:32])
