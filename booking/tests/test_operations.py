@@ -3,6 +3,7 @@
 import functools
 import logging
 from datetime import timedelta
+from io import StringIO
 
 import pytest
 from django.core.management import call_command
@@ -11,10 +12,10 @@ from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 
 from booking import services
-from booking.models import IdempotencyKey
+from booking.models import Hold, IdempotencyKey, Seat
 from booking.throttles import BookingRateThrottle, LoginRateThrottle
 
-from .conftest import PASSWORD
+from .conftest import PASSWORD, make_show
 
 pytestmark = pytest.mark.django_db
 
@@ -205,3 +206,17 @@ def test_a_newline_in_the_path_cannot_forge_a_second_log_line(caplog, api_client
     [line] = request_log_lines(caplog)
     assert "\n" not in line
     assert "nope\\nGET" in line
+
+
+def test_the_expire_holds_command_marks_expired_holds_and_frees_their_seats(user, movie):
+    show = make_show(movie)
+    long_ago = timezone.now() - timedelta(hours=1)
+    stale = services.hold_seats(user=user, show=show, now=long_ago, seat_numbers=[1, 2])
+    output = StringIO()
+
+    call_command("expire_holds", stdout=output)
+
+    stale.refresh_from_db()
+    assert stale.status == Hold.Status.EXPIRED
+    assert not Seat.objects.filter(show=show, hold__isnull=False).exists()
+    assert "Marked 1 hold(s) expired." in output.getvalue()
