@@ -7,6 +7,10 @@ runs two scenarios with a pool of concurrent HTTP clients:
   A  spread      bookings of 1-4 random free-looking seats of many shows
   B  flash sale  everyone books 1-4 seats of one hot show, fighting for the best
                  seats, until it is sold out
+  C  checkout    hold 1-4 free-looking seats of many shows, then confirm the hold
+                 (two requests per purchase; a purchase counts once)
+  D  best seats  everyone asks a laid-out hot show for its best 1-4 seats side by
+                 side, until no single seat is left
 
 For each it prints attempts, attempts/s, bookings/s, seats sold, answers by status and
 latency percentiles. Then it checks the database: no seat held twice, every live
@@ -63,6 +67,15 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--seats", type=int, default=120, help="seats per show in A (120)")
     parser.add_argument("--hot-seats", type=int, default=300, help="seats of the hot show (300)")
     parser.add_argument("--users", type=int, default=32, help="users logged in (default 32)")
+    parser.add_argument(
+        "--seat-limit",
+        type=int,
+        default=0,
+        help=(
+            "MAX_SEATS_PER_USER_PER_SHOW (default 0: off, so that a few bench users can buy "
+            "a whole show and runs compare with earlier ones; the limit's check still runs)"
+        ),
+    )
     parser.add_argument("--port", type=int, default=8765, help="gunicorn port (default 8765)")
     parser.add_argument("--db-name", default="bench_movie_booking", help="database to recreate")
     parser.add_argument(
@@ -98,6 +111,7 @@ def configure_environment(args: argparse.Namespace) -> dict[str, str]:
             DB_PASSWORD=os.environ.get("DB_PASSWORD", ""),
             DB_HOST=os.environ.get("DB_HOST") or "127.0.0.1",
             DB_PORT=os.environ.get("DB_PORT") or "3306",
+            MAX_SEATS_PER_USER_PER_SHOW=str(args.seat_limit),
             **(FULL_STACK_SETTINGS if args.full_stack else {}),
         )
     )
@@ -125,6 +139,9 @@ def recreate_database(name: str) -> None:
 class Seed:
     spread_shows: dict[int, int]  # show id -> total seats
     hot_show: int
+    checkout_shows: dict[int, int]
+    laid_out_show: int
+    laid_out_seats: int
     usernames: list[str]
 
 
@@ -134,6 +151,7 @@ def seed(args: argparse.Namespace) -> Seed:
     from django.utils import timezone
 
     from booking import services
+    from booking.layouts import Row
     from booking.models import User
 
     movie = services.create_movie(
@@ -157,13 +175,45 @@ def seed(args: argparse.Namespace) -> Seed:
         total_seats=args.hot_seats,
         price=Decimal("450.00"),
     )
+    checkout = {}
+    for n in range(args.shows):
+        show = services.create_show(
+            movie=movie,
+            screen_name=f"Screen {n % 8 + 1}",
+            start_time=start + timedelta(days=1, hours=n),
+            total_seats=args.seats,
+            price=Decimal("250.00"),
+        )
+        checkout[show.pk] = show.total_seats
+    # 15 rows of 20 with two aisles, the back three premium: 300 seats.
+    rows = [
+        Row(
+            label=chr(ord("A") + n),
+            seats=20,
+            aisles_after=(4, 16),
+            category="premium" if n >= 12 else "standard",
+        )
+        for n in range(15)
+    ]
+    cinema = services.create_cinema(name="Bench Cinema", city="Pune")
+    screen = services.create_screen(cinema=cinema, name="Hall 1", rows=rows)
+    laid_out = services.create_show(
+        movie=movie, screen=screen, start_time=start, price=Decimal("300.00")
+    )
     # One hash for everyone: hashing a password per user would take minutes.
     password = make_password(USER_PASSWORD)
     usernames = [f"bench{n:04d}" for n in range(args.users)]
     User.objects.bulk_create(
         User(username=name, email=f"{name}@example.com", password=password) for name in usernames
     )
-    return Seed(spread_shows=spread, hot_show=hot.pk, usernames=usernames)
+    return Seed(
+        spread_shows=spread,
+        hot_show=hot.pk,
+        checkout_shows=checkout,
+        laid_out_show=laid_out.pk,
+        laid_out_seats=laid_out.total_seats,
+        usernames=usernames,
+    )
 
 
 # --- HTTP ---------------------------------------------------------------------------
@@ -301,7 +351,50 @@ class Budget:
             return self.left >= 0
 
 
-def run_scenario(name, *, seat_map, tokens, args, stop, server, results: list[Result]) -> Result:
+def book(client, show, seats, token):
+    """Scenarios A and B: one request, a Booking or an error."""
+    return client.request("POST", f"/api/shows/{show}/book/", {"seat_numbers": seats}, token=token)
+
+
+def hold_then_confirm(client, show, seats, token):
+    """Scenario C: hold the seats, then confirm the hold; the confirm's answer counts."""
+    status, body = client.request(
+        "POST", f"/api/shows/{show}/holds/", {"seat_numbers": seats}, token=token
+    )
+    if status != 201:
+        return status, body
+    return client.request("POST", f"/api/holds/{body['id']}/confirm/", token=token)
+
+
+def best_available(client, show, seats, token):
+    """Scenario D: ask for the best len(seats) seats side by side; the service picks."""
+    body = {"best_available": {"count": len(seats)}}
+    return client.request("POST", f"/api/shows/{show}/book/", body, token=token)
+
+
+class BestSeatsWanted:
+    """Scenario D's demand: 1-4 seats of one show until not even one seat is left."""
+
+    def __init__(self, show: int):
+        self.show = show
+        self.sold_out = False
+
+    def pick(self, rng: random.Random) -> tuple[int, list[int]] | None:
+        if self.sold_out:
+            return None
+        return self.show, [0] * rng.randint(1, MAX_SEATS_PER_ATTEMPT)  # only the count
+
+    def taken(self, show: int, seats) -> None:
+        pass
+
+    def refused(self, seats, body) -> None:
+        if body.get("code") == "no_adjacent_seats" and len(seats) == 1:
+            self.sold_out = True
+
+
+def run_scenario(
+    name, *, seat_map, tokens, args, stop, server, results: list[Result], send=book
+) -> Result:
     result = Result(name)
     results.append(result)  # before any client starts: an interrupt must not lose answers
     lock = threading.Lock()
@@ -323,24 +416,21 @@ def run_scenario(name, *, seat_map, tokens, args, stop, server, results: list[Re
                     break
                 show, seats = choice
                 sent = time.perf_counter()
-                status, body = client.request(
-                    "POST",
-                    f"/api/shows/{show}/book/",
-                    {"seat_numbers": seats},
-                    token=rng.choice(tokens),
-                )
+                status, body = send(client, show, seats, rng.choice(tokens))
                 if status != CONNECTION_ERROR:  # a refused connection has no latency
                     latencies.append((time.perf_counter() - sent) * 1000)
                 statuses[status] += 1
                 if status == 201:
                     booked[body["id"]] = (show, body["seat_numbers"])
-                    seat_map.taken(show, seats)
+                    seat_map.taken(show, body["seat_numbers"])
                 else:
                     codes[status, body.get("code", "")] += 1
                     if status == CONNECTION_ERROR and server.proc.poll() is not None:
                         stop.set()  # gunicorn is gone: no point in hammering a closed port
                     if status == 409 and body.get("code") == "seat_unavailable":
                         seat_map.taken(show, body.get("seats", []))
+                    if hasattr(seat_map, "refused"):
+                        seat_map.refused(seats, body)
         finally:
             client.close()
             with lock:
@@ -524,6 +614,41 @@ def main() -> int:
             flash,
             f"1 show x {args.hot_seats} seats, 1-4 of the best "
             f"{FLASH_SALE_BEST_SEATS} free seats, until sold out",
+        )
+        if stop.is_set():
+            raise KeyboardInterrupt
+
+        checkout = run_scenario(
+            "C checkout",
+            seat_map=SeatMap(seeded.checkout_shows),
+            tokens=tokens,
+            args=args,
+            stop=stop,
+            server=server,
+            results=results,
+            send=hold_then_confirm,
+        )
+        report(
+            checkout,
+            f"{args.shows} shows x {args.seats} seats, hold 1-4 random free seats, confirm",
+        )
+        if stop.is_set():
+            raise KeyboardInterrupt
+
+        best = run_scenario(
+            "D best seats",
+            seat_map=BestSeatsWanted(seeded.laid_out_show),
+            tokens=tokens,
+            args=args,
+            stop=stop,
+            server=server,
+            results=results,
+            send=best_available,
+        )
+        report(
+            best,
+            f"1 laid-out show x {seeded.laid_out_seats} seats (15 rows, 2 aisles), "
+            "best 1-4 side by side, until sold out",
         )
     except KeyboardInterrupt:
         if not stop.is_set():
