@@ -73,7 +73,7 @@ def parse_args() -> argparse.Namespace:
         default=0,
         help=(
             "MAX_SEATS_PER_USER_PER_SHOW (default 0: off, so that a few bench users can buy "
-            "a whole show and runs compare with earlier ones; the limit's check still runs)"
+            "a whole show and runs compare with earlier ones; the user-row lock still runs)"
         ),
     )
     parser.add_argument("--port", type=int, default=8765, help="gunicorn port (default 8765)")
