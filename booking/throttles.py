@@ -4,6 +4,7 @@ The counters live in the cache (Redis when REDIS_URL is set). If the cache is do
 limits are not enforced for a while: a logged warning, not every request failing.
 """
 
+import hashlib
 import logging
 
 from rest_framework import throttling
@@ -51,3 +52,21 @@ class RefreshRateThrottle(ClientIPRateThrottle):
 
 class BookingRateThrottle(UserRateThrottle):
     scope = "booking"
+
+
+class PasswordResetRateThrottle(ClientIPRateThrottle):
+    scope = "password_reset"
+
+
+class PasswordResetAddressRateThrottle(FailOpenMixin, throttling.SimpleRateThrottle):
+    """Count reset requests per target account (the email, or the link's uid), any IP."""
+
+    scope = "password_reset"
+
+    def get_cache_key(self, request, view):
+        data = request.data if isinstance(request.data, dict) else {}
+        target = str(data.get("email") or data.get("uid") or "").strip().lower()
+        if not target:
+            return None  # a malformed body: the serializer answers 400
+        digest = hashlib.sha256(target.encode()).hexdigest()  # no addresses in cache keys
+        return self.cache_format % {"scope": f"{self.scope}_address", "ident": digest}

@@ -17,6 +17,13 @@ urlpatterns = [
     path("token/refresh/", views.RefreshView.as_view(), name="token-refresh"),
     path("logout/", views.LogoutView.as_view(), name="logout"),
     path("me/", views.MeView.as_view(), name="me"),
+    path("me/password/", views.PasswordChangeView.as_view(), name="password-change"),
+    path("password-reset/", views.PasswordResetView.as_view(), name="password-reset"),
+    path(
+        "password-reset/confirm/",
+        views.PasswordResetConfirmView.as_view(),
+        name="password-reset-confirm",
+    ),
     path("movies/<int:pk>/shows/", views.MovieShowsView.as_view(), name="movie-shows"),
     path("shows/<int:pk>/book/", views.BookSeatsView.as_view(), name="show-book"),
     path("shows/<int:pk>/holds/", views.HoldSeatsView.as_view(), name="show-holds"),

@@ -7,6 +7,7 @@ file) through python-decouple; `.env.example` lists them all.
 import warnings
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 from decouple import Csv, config
 from django.core.exceptions import ImproperlyConfigured
@@ -232,6 +233,7 @@ REST_FRAMEWORK = {
         "booking": _rate("THROTTLE_BOOKING", "60/min"),
         "anon": _rate("THROTTLE_ANON", "600/min"),
         "user": _rate("THROTTLE_USER", "1200/min"),
+        "password_reset": _rate("THROTTLE_PASSWORD_RESET", "5/hour"),
     },
     # The client IP is REMOTE_ADDR unless this many proxies in front are trusted to
     # append to X-Forwarded-For; never the client-controlled left end of that header.
@@ -254,6 +256,10 @@ SIMPLE_JWT = {
     "ALGORITHM": "HS256",
     "SIGNING_KEY": SECRET_KEY,
     "AUTH_HEADER_TYPES": ("Bearer",),
+    # Tokens carry a digest of the password hash: a password change (API, reset link,
+    # admin) or an account deletion refuses every token issued before it.
+    "CHECK_REVOKE_TOKEN": True,
+    "TOKEN_REFRESH_SERIALIZER": "booking.serializers.accounts.TokenRefreshInput",
 }
 
 SPECTACULAR_SETTINGS = {
@@ -272,6 +278,49 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_SETTINGS": {"persistAuthorization": True, "deepLinking": True},
     "ENUM_NAME_OVERRIDES": {"BookingStatusEnum": "booking.models.Booking.Status"},
 }
+
+# --- Email (password reset) -----------------------------------------------------
+
+
+def _email_settings(url: str) -> dict:
+    """Turn EMAIL_URL into Django's email settings; unset prints emails to the log.
+
+    smtp://user:pass@host:587 (STARTTLS on 587), smtps://user:pass@host:465 (TLS),
+    smtp://host:25 (plain, for a local relay).
+    """
+    if not url:
+        return {"EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend"}
+    parts = urlsplit(url)
+    if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+        raise ImproperlyConfigured(
+            "EMAIL_URL must look like smtp://user:pass@host:587 or smtps://user:pass@host:465"
+        )
+    port = parts.port or (465 if parts.scheme == "smtps" else 25)
+    return {
+        "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "EMAIL_HOST": parts.hostname,
+        "EMAIL_PORT": port,
+        "EMAIL_HOST_USER": unquote(parts.username or ""),
+        "EMAIL_HOST_PASSWORD": unquote(parts.password or ""),
+        "EMAIL_USE_SSL": parts.scheme == "smtps",
+        "EMAIL_USE_TLS": parts.scheme == "smtp" and port == 587,
+        "EMAIL_TIMEOUT": 10,
+    }
+
+
+_email = _email_settings(config("EMAIL_URL", default=""))
+EMAIL_BACKEND = _email["EMAIL_BACKEND"]
+EMAIL_HOST = _email.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = _email.get("EMAIL_PORT", 25)
+EMAIL_HOST_USER = _email.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = _email.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_SSL = _email.get("EMAIL_USE_SSL", False)
+EMAIL_USE_TLS = _email.get("EMAIL_USE_TLS", False)
+EMAIL_TIMEOUT = _email.get("EMAIL_TIMEOUT")
+DEFAULT_FROM_EMAIL = config("DEFAULT_FROM_EMAIL", default="no-reply@localhost")
+PASSWORD_RESET_TIMEOUT = 60 * config("PASSWORD_RESET_TIMEOUT_MINUTES", default=60, cast=int)
+# The frontend page a reset email links to, with {uid} and {token} in it.
+PASSWORD_RESET_URL = config("PASSWORD_RESET_URL", default="")
 
 # --- Booking rules ------------------------------------------------------------
 

@@ -4,6 +4,10 @@ from django.contrib.auth import password_validation
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
+from rest_framework_simplejwt.exceptions import InvalidToken
+from rest_framework_simplejwt.serializers import TokenRefreshSerializer
+from rest_framework_simplejwt.settings import api_settings as jwt_settings
+from rest_framework_simplejwt.utils import get_md5_hash_password
 
 from ..models import User
 from .common import UTCModelSerializer
@@ -12,16 +16,40 @@ MIN_PASSWORD_LENGTH = 8
 MAX_PASSWORD_LENGTH = 128
 
 
-class SignupInput(serializers.Serializer):
-    username = serializers.CharField(max_length=150, validators=[UnicodeUsernameValidator()])
-    email = serializers.EmailField(max_length=254)
-    password = serializers.CharField(
+def password_field(**kwargs) -> serializers.CharField:
+    return serializers.CharField(
         min_length=MIN_PASSWORD_LENGTH,
         max_length=MAX_PASSWORD_LENGTH,
         write_only=True,
         trim_whitespace=False,
         style={"input_type": "password"},
+        **kwargs,
     )
+
+
+def current_password_field(**kwargs) -> serializers.CharField:
+    # No length rules: it only has to match, and a wrong one is just wrong.
+    return serializers.CharField(
+        max_length=MAX_PASSWORD_LENGTH,
+        write_only=True,
+        trim_whitespace=False,
+        style={"input_type": "password"},
+        **kwargs,
+    )
+
+
+def validate_new_password(password: str, user: User, field: str) -> None:
+    """Run Django's password validators; a 400 on field."""
+    try:
+        password_validation.validate_password(password, user=user)
+    except DjangoValidationError as exc:
+        raise serializers.ValidationError({field: list(exc.messages)}) from None
+
+
+class SignupInput(serializers.Serializer):
+    username = serializers.CharField(max_length=150, validators=[UnicodeUsernameValidator()])
+    email = serializers.EmailField(max_length=254)
+    password = password_field()
 
     def validate_username(self, value):
         if User.objects.filter(username__iexact=value).exists():
@@ -35,10 +63,7 @@ class SignupInput(serializers.Serializer):
 
     def validate(self, attrs):
         candidate = User(username=attrs["username"], email=attrs["email"])
-        try:
-            password_validation.validate_password(attrs["password"], user=candidate)
-        except DjangoValidationError as exc:
-            raise serializers.ValidationError({"password": list(exc.messages)}) from None
+        validate_new_password(attrs["password"], candidate, "password")
         return attrs
 
 
@@ -63,3 +88,57 @@ class MeOutput(UTCModelSerializer):
     class Meta:
         model = User
         fields = ["id", "username", "email", "is_staff"]
+
+
+class TokenRefreshInput(TokenRefreshSerializer):
+    """simplejwt's refresh, which also refuses a token issued before a password change."""
+
+    def validate(self, attrs):
+        refresh = self.token_class(attrs["refresh"])
+        user = User.objects.filter(pk=refresh.payload.get(jwt_settings.USER_ID_CLAIM)).first()
+        if user is None:
+            raise InvalidToken("The user of this token no longer exists.")
+        if refresh.payload.get(jwt_settings.REVOKE_TOKEN_CLAIM) != get_md5_hash_password(
+            user.password
+        ):
+            raise InvalidToken("This token was issued before the password changed.")
+        return super().validate(attrs)
+
+
+class PasswordChangeInput(serializers.Serializer):
+    current_password = current_password_field()
+    new_password = password_field(
+        help_text=f"{MIN_PASSWORD_LENGTH}-{MAX_PASSWORD_LENGTH} characters."
+    )
+
+    def validate_current_password(self, value):
+        if not self.context["user"].check_password(value):
+            raise serializers.ValidationError("This is not your current password.")
+        return value
+
+    def validate(self, attrs):
+        validate_new_password(attrs["new_password"], self.context["user"], "new_password")
+        return attrs
+
+
+class PasswordResetInput(serializers.Serializer):
+    email = serializers.EmailField(max_length=254)
+
+
+class PasswordResetConfirmInput(serializers.Serializer):
+    uid = serializers.CharField(max_length=64, help_text="`uid` from the reset link.")
+    token = serializers.CharField(max_length=128, help_text="`token` from the reset link.")
+    new_password = password_field()
+
+
+class AccountDeleteInput(serializers.Serializer):
+    password = current_password_field(help_text="Your password, to confirm.")
+
+    def validate_password(self, value):
+        if not self.context["user"].check_password(value):
+            raise serializers.ValidationError("This is not your password.")
+        return value
+
+
+class DetailOutput(serializers.Serializer):
+    detail = serializers.CharField()

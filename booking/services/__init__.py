@@ -4,7 +4,14 @@ One module per domain; this package re-exports their public functions, so caller
 write `services.book_seats(...)` without knowing where it lives.
 """
 
-from .accounts import create_user, revoke_refresh_token
+from .accounts import (
+    change_password,
+    create_user,
+    delete_account,
+    request_password_reset,
+    revoke_refresh_token,
+    user_of_reset_link,
+)
 from .bookings import book_seats, cancel_booking
 from .catalogue import (
     create_movie,
@@ -34,12 +41,14 @@ __all__ = [
     "book_seats",
     "book_seats_idempotently",
     "cancel_booking",
+    "change_password",
     "confirm_hold",
     "create_cinema",
     "create_movie",
     "create_screen",
     "create_show",
     "create_user",
+    "delete_account",
     "delete_cinema",
     "delete_movie",
     "delete_screen",
@@ -49,10 +58,12 @@ __all__ = [
     "purge_expired_idempotency_keys",
     "release_hold",
     "request_fingerprint",
+    "request_password_reset",
     "retry_on_lock_conflict",
     "revoke_refresh_token",
     "update_cinema",
     "update_movie",
     "update_screen",
     "update_show",
+    "user_of_reset_link",
 ]

@@ -1,12 +1,27 @@
-"""Accounts: signup and logout."""
+"""Accounts: signup, logout, password change and reset, account deletion."""
 
-from django.db import IntegrityError, transaction
+import logging
+import secrets
+import threading
+from datetime import datetime
+
+from django.conf import settings
+from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
+from django.contrib.auth.tokens import default_token_generator
+from django.core.mail import send_mail
+from django.db import IntegrityError, connection, transaction
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 from rest_framework.exceptions import ValidationError
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from ..models import User
+from ..models import Booking, Hold, Seat, User
+from .seating import end_hold
+from .transactions import retry_on_lock_conflict
+
+logger = logging.getLogger(__name__)
 
 
 def create_user(*, username: str, email: str, password: str) -> User:
@@ -33,3 +48,113 @@ def revoke_refresh_token(*, user: User, token: str) -> None:
     if str(refresh.get(jwt_settings.USER_ID_CLAIM)) != str(user.pk):
         raise InvalidToken("This refresh token belongs to another user.")
     refresh.blacklist()
+
+
+# --- Self-service: password change and reset, account deletion -----------------------
+# Every token carries a digest of the password hash it was issued under (simplejwt's
+# CHECK_REVOKE_TOKEN); changing the password changes the hash, so every access and
+# refresh token issued before is refused, whatever second it was issued in.
+
+
+def change_password(*, user: User, new_password: str) -> None:
+    """Set user's password (already validated); every earlier token stops working."""
+    user.set_password(new_password)
+    user.save(update_fields=["password"])
+
+
+def request_password_reset(*, email: str) -> None:
+    """Email a one-time reset link to the active account of email, if there is one.
+
+    The answer must not tell whether the address is known, in its body or its timing:
+    the lookup and the sending happen after the response, on a short-lived thread.
+    """
+    _in_background(_send_reset_email, email)
+
+
+def _in_background(function, *args) -> None:
+    """Run function(*args) on its own thread (the tests replace this to run it inline)."""
+    threading.Thread(target=function, args=args, daemon=True).start()
+
+
+def user_of_reset_link(*, uid: str, token: str) -> User:
+    """Return the user a valid reset link is for; a 400 on `token` otherwise."""
+    try:
+        pk = int(urlsafe_base64_decode(uid).decode())
+        user = User.objects.get(pk=pk, is_active=True)
+    except (ValueError, OverflowError, UnicodeDecodeError, User.DoesNotExist):
+        user = None
+    if user is None or not default_token_generator.check_token(user, token):
+        raise ValidationError({"token": ["This reset link is invalid, used or expired."]})
+    return user
+
+
+@retry_on_lock_conflict
+def delete_account(*, user: User, now: datetime) -> None:
+    """Close user's account for good, keeping the cinema's books.
+
+    In one transaction: every booking of a show that has not started is cancelled (its
+    seats free at once, cutoff or not), every active hold released, and the account
+    scrubbed: it cannot log in, its username and email are free again. Past bookings
+    stay `booked`, attached to the anonymous account.
+    """
+    with transaction.atomic():
+        locked = User.objects.select_for_update().get(pk=user.pk)
+        upcoming = Booking.objects.select_for_update().filter(
+            user=locked, status=Booking.Status.BOOKED, show__start_time__gt=now
+        )
+        for booking in upcoming:
+            booking.status = Booking.Status.CANCELLED
+            booking.cancelled_at = now
+            booking.save(update_fields=["status", "cancelled_at"])
+            Seat.objects.filter(booking=booking).update(booking=None)
+        for hold in Hold.objects.select_for_update().filter(user=locked, status=Hold.Status.ACTIVE):
+            end_hold(hold, status=Hold.Status.RELEASED, now=now)
+        marker = f"deleted-{locked.pk}-{secrets.token_hex(4)}"
+        locked.username = marker
+        locked.email = f"{marker}@deleted.invalid"
+        locked.first_name = locked.last_name = ""
+        locked.is_active = locked.is_staff = locked.is_superuser = False
+        locked.set_unusable_password()  # and every token it had is refused
+        locked.save()
+        locked.groups.clear()
+        locked.user_permissions.clear()
+
+
+def _send_reset_email(email: str) -> None:
+    try:
+        user = (
+            User.objects.filter(email__iexact=email, is_active=True)
+            .exclude(password__startswith=UNUSABLE_PASSWORD_PREFIX)
+            .first()
+        )
+        if user is None:
+            return
+        uid = urlsafe_base64_encode(force_bytes(user.pk))
+        token = default_token_generator.make_token(user)
+        template = settings.PASSWORD_RESET_URL
+        link = template.format(uid=uid, token=token) if template else None
+        minutes = settings.PASSWORD_RESET_TIMEOUT // 60
+        lines = [
+            f"Hello {user.username},",
+            "",
+            "someone (hopefully you) asked to reset the password of your account.",
+        ]
+        if link:
+            lines += ["Choose a new password here:", "", link]
+        else:
+            lines += [
+                "Send these to POST /api/password-reset/confirm/ with your new password:",
+                f"uid: {uid}",
+                f"token: {token}",
+            ]
+        lines += ["", f"The link works once, for {minutes} minutes. Ignore this mail otherwise."]
+        send_mail(
+            "Reset your password",
+            "\n".join(lines),
+            settings.DEFAULT_FROM_EMAIL,
+            [user.email],
+        )
+    except Exception:  # a thread of its own: nobody else would see the error
+        logger.exception("password reset email to a known address failed")
+    finally:
+        connection.close()  # this thread's own connection

@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 from django.conf import settings
+from django.contrib.auth.models import Group
 from django.core.cache import cache
 from django.db import connection
 from django.utils import timezone
@@ -38,13 +39,20 @@ def _fresh_throttle_counters():
     cache.clear()
 
 
+CINEMA_STAFF = "Cinema staff"  # the group the data migration creates
+
+
 def make_user(username="alice", *, email=None, is_staff=False, password=PASSWORD) -> User:
-    return User.objects.create_user(
+    """A user; a staff user is in the Cinema staff group (as staff are in production)."""
+    user = User.objects.create_user(
         username=username,
         email=email or f"{username}@example.com",
         password=password,
         is_staff=is_staff,
     )
+    if is_staff:
+        user.groups.add(Group.objects.get(name=CINEMA_STAFF))
+    return user
 
 
 def client_for(user: User | None) -> APIClient:

@@ -144,6 +144,7 @@ def test_every_throttle_rate_comes_from_the_settings(settings):
         "booking": "60/min",
         "anon": "600/min",
         "user": "1200/min",
+        "password_reset": "5/hour",
     }
 
 

@@ -887,7 +887,7 @@ def api_responses(user, show):
         "invalid": client.post(f"/api/shows/{show.pk}/book/", {}, format="json"),
         "unauthenticated": anonymous.get("/api/me/"),
         "not_found": anonymous.get("/api/no-such-thing/"),
-        "method_not_allowed": client.delete("/api/me/"),
+        "method_not_allowed": client.put("/api/me/"),
         "login": login(anonymous, user.username, PASSWORD),
         "signup": anonymous.post("/api/signup/", signup_body(), format="json"),
     }

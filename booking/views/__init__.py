@@ -1,6 +1,15 @@
 """HTTP endpoints: parse, call a service or selector, render. One module per domain."""
 
-from .accounts import LoginView, LogoutView, MeView, RefreshView, SignupView
+from .accounts import (
+    LoginView,
+    LogoutView,
+    MeView,
+    PasswordChangeView,
+    PasswordResetConfirmView,
+    PasswordResetView,
+    RefreshView,
+    SignupView,
+)
 from .bookings import BookingViewSet, BookSeatsView, MyBookingsView
 from .catalogue import MovieShowsView, MovieViewSet, ShowViewSet
 from .checkout import HoldSeatsView, HoldViewSet
@@ -21,6 +30,9 @@ __all__ = [
     "MovieShowsView",
     "MovieViewSet",
     "MyBookingsView",
+    "PasswordChangeView",
+    "PasswordResetConfirmView",
+    "PasswordResetView",
     "RefreshView",
     "ScreenViewSet",
     "ShowViewSet",

@@ -1,7 +1,8 @@
 """Accounts: signup, login, token refresh, logout, the signed-in user."""
 
+from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import generics, status
+from rest_framework import status
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
@@ -12,14 +13,26 @@ from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
 from .. import services
 from ..models import User
-from ..serializers import (
+from ..serializers.accounts import (
+    AccountDeleteInput,
+    DetailOutput,
     LogoutInput,
     MeOutput,
+    PasswordChangeInput,
+    PasswordResetConfirmInput,
+    PasswordResetInput,
     SignupInput,
     SignupOutput,
     TokenPairOutput,
+    validate_new_password,
 )
-from ..throttles import LoginRateThrottle, RefreshRateThrottle, SignupRateThrottle
+from ..throttles import (
+    LoginRateThrottle,
+    PasswordResetAddressRateThrottle,
+    PasswordResetRateThrottle,
+    RefreshRateThrottle,
+    SignupRateThrottle,
+)
 
 
 class SignupView(APIView):
@@ -84,15 +97,98 @@ class LogoutView(APIView):
         return Response(status=status.HTTP_205_RESET_CONTENT)
 
 
-class MeView(generics.RetrieveAPIView):
-    """The signed-in user."""
-
-    serializer_class = MeOutput
+class MeView(APIView):
     permission_classes = [IsAuthenticated]
 
-    def get_object(self):
-        return self.request.user
+    @extend_schema(summary="The signed-in user", responses={200: MeOutput}, tags=["accounts"])
+    def get(self, request):
+        return Response(MeOutput(request.user).data)
 
-    @extend_schema(tags=["accounts"])
-    def get(self, request, *args, **kwargs):
-        return super().get(request, *args, **kwargs)
+    @extend_schema(
+        summary="Delete your account",
+        description=(
+            "Needs your password. The account can no longer log in and every token it had "
+            "is refused; its username and email are free again. Bookings of shows that have "
+            "not started are cancelled (their seats free at once) and holds released; past "
+            "bookings stay, anonymous, for the cinema's books."
+        ),
+        request=AccountDeleteInput,
+        responses={204: OpenApiResponse(description="The account is gone.")},
+        tags=["accounts"],
+    )
+    def delete(self, request):
+        serializer = AccountDeleteInput(data=request.data, context={"user": request.user})
+        serializer.is_valid(raise_exception=True)
+        services.delete_account(user=request.user, now=timezone.now())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class PasswordChangeView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        summary="Change your password",
+        description="Every access and refresh token issued before is refused from then on.",
+        request=PasswordChangeInput,
+        responses={204: OpenApiResponse(description="Changed; log in again.")},
+        tags=["accounts"],
+    )
+    def post(self, request):
+        serializer = PasswordChangeInput(data=request.data, context={"user": request.user})
+        serializer.is_valid(raise_exception=True)
+        services.change_password(
+            user=request.user, new_password=serializer.validated_data["new_password"]
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+RESET_REQUESTED = "If an account has this address, we have sent it a link to choose a new password."
+
+
+class PasswordResetView(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes = []
+    throttle_classes = [PasswordResetRateThrottle, PasswordResetAddressRateThrottle]
+
+    @extend_schema(
+        summary="Ask for a password reset link by email",
+        description=(
+            "The same 202 whether or not the address is known (no enumeration). A known, "
+            "active account gets an email with a one-time link."
+        ),
+        request=PasswordResetInput,
+        responses={202: DetailOutput},
+        auth=[],
+        tags=["accounts"],
+    )
+    def post(self, request):
+        serializer = PasswordResetInput(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.request_password_reset(email=serializer.validated_data["email"])
+        return Response({"detail": RESET_REQUESTED}, status=status.HTTP_202_ACCEPTED)
+
+
+class PasswordResetConfirmView(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes = []
+    throttle_classes = [PasswordResetRateThrottle, PasswordResetAddressRateThrottle]
+
+    @extend_schema(
+        summary="Choose a new password with a reset link's uid and token",
+        description=(
+            "The link works once; every token issued before is refused afterwards. A refused "
+            "attempt (e.g. a weak password) leaves the link usable."
+        ),
+        request=PasswordResetConfirmInput,
+        responses={204: OpenApiResponse(description="Changed; log in with it.")},
+        auth=[],
+        tags=["accounts"],
+    )
+    def post(self, request):
+        serializer = PasswordResetConfirmInput(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        user = services.user_of_reset_link(uid=data["uid"], token=data["token"])
+        validate_new_password(data["new_password"], user, "new_password")
+        services.change_password(user=user, new_password=data["new_password"])
+        return Response(status=status.HTTP_204_NO_CONTENT)
