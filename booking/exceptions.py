@@ -194,6 +194,11 @@ def _code_of(exc: exceptions.APIException) -> str:
     return _CODE_ALIASES.get(code, code)
 
 
+def detail_text(exc: exceptions.APIException) -> str:
+    """Return an exception's detail as one readable sentence (never a dict's repr)."""
+    return _detail_of(exc)
+
+
 def _detail_of(exc: exceptions.APIException) -> str:
     detail = exc.detail
     if isinstance(detail, dict):

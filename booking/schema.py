@@ -1,6 +1,7 @@
 """OpenAPI generation: every operation documents the error responses it can give."""
 
 from drf_spectacular import openapi
+from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from rest_framework.permissions import SAFE_METHODS, IsAdminUser
 
 from .permissions import IsStaffOrReadOnly
@@ -44,3 +45,9 @@ class AutoSchema(openapi.AutoSchema):
     def _is_staff_only(self) -> bool:
         staff_only = (IsStaffOrReadOnly, IsAdminUser)
         return any(isinstance(p, staff_only) for p in self.view.get_permissions())
+
+
+class BearerJWTScheme(SimpleJWTScheme):
+    """Document the project's JWT authentication as drf-spectacular does simplejwt's."""
+
+    target_class = "booking.authentication.BearerJWTAuthentication"

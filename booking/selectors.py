@@ -2,13 +2,22 @@
 
 from datetime import date, datetime, time, timedelta
 
-from django.db.models import Count, F, IntegerField, OuterRef, QuerySet, Subquery
+from django.db.models import Count, F, IntegerField, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from .models import Booking, Cinema, Hold, Movie, Screen, Seat, Show, User
 
 SEAT_AVAILABLE, SEAT_BOOKED, SEAT_HELD = "available", "booked", "held"
+
+
+def same_name(field: str, value: str) -> Q:
+    """Match value as the unique indexes do: any case, and by the database's collation.
+
+    MariaDB's collation calls "Straße" and "strasse" equal (`=`), but its `LIKE` (what
+    iexact becomes) compares character by character; the unique index follows `=`.
+    """
+    return Q(**{f"{field}__iexact": value}) | Q(**{field: value})
 
 
 def movies() -> QuerySet[Movie]:

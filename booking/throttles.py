@@ -42,6 +42,21 @@ class LoginRateThrottle(ClientIPRateThrottle):
     scope = "login"
 
 
+class LoginUsernameRateThrottle(FailOpenMixin, throttling.SimpleRateThrottle):
+    """Count login attempts per username (any case), from any address: guessing one
+    account's password from many IPs meets the same limit as from one."""
+
+    scope = "login"
+
+    def get_cache_key(self, request, view):
+        data = request.data if isinstance(request.data, dict) else {}
+        username = str(data.get("username") or "").strip().lower()
+        if not username:
+            return None  # a malformed body: the serializer answers 400
+        digest = hashlib.sha256(username.encode()).hexdigest()
+        return self.cache_format % {"scope": "login_username", "ident": digest}
+
+
 class SignupRateThrottle(ClientIPRateThrottle):
     scope = "signup"
 

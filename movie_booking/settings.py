@@ -214,7 +214,7 @@ def _rate(name: str, default: str) -> str | None:
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework_simplejwt.authentication.JWTAuthentication",
+        "booking.authentication.BearerJWTAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PARSER_CLASSES": ["booking.parsers.JSONParser"],
@@ -278,6 +278,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_SETTINGS": {"persistAuthorization": True, "deepLinking": True},
     "ENUM_NAME_OVERRIDES": {"BookingStatusEnum": "booking.models.Booking.Status"},
 }
+
+# The largest request body accepted. The API's biggest legitimate body (a screen of 50
+# rows) is a few kilobytes; 2.5 MB (Django's default) would let one request cost far more.
+DATA_UPLOAD_MAX_MEMORY_SIZE = config("MAX_REQUEST_BODY_KILOBYTES", default=64, cast=int) * 1024
 
 # --- Email (password reset) -----------------------------------------------------
 

@@ -3,13 +3,16 @@
 from django.contrib.auth import password_validation
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
 from rest_framework import serializers
 from rest_framework_simplejwt.exceptions import InvalidToken
 from rest_framework_simplejwt.serializers import TokenRefreshSerializer
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.utils import get_md5_hash_password
 
 from ..models import User
+from ..selectors import same_name
 from .common import UTCModelSerializer
 
 MIN_PASSWORD_LENGTH = 8
@@ -52,12 +55,12 @@ class SignupInput(serializers.Serializer):
     password = password_field()
 
     def validate_username(self, value):
-        if User.objects.filter(username__iexact=value).exists():
+        if User.objects.filter(same_name("username", value)).exists():
             raise serializers.ValidationError("A user with that username already exists.")
         return value
 
     def validate_email(self, value):
-        if User.objects.filter(email__iexact=value).exists():
+        if User.objects.filter(same_name("email", value)).exists():
             raise serializers.ValidationError("A user with that email already exists.")
         return value
 
@@ -91,18 +94,36 @@ class MeOutput(UTCModelSerializer):
 
 
 class TokenRefreshInput(TokenRefreshSerializer):
-    """simplejwt's refresh, which also refuses a token issued before a password change."""
+    """simplejwt's refresh, redeemable once even under parallel redemptions, and refused
+    for a token issued before a password change."""
 
     def validate(self, attrs):
         refresh = self.token_class(attrs["refresh"])
-        user = User.objects.filter(pk=refresh.payload.get(jwt_settings.USER_ID_CLAIM)).first()
-        if user is None:
-            raise InvalidToken("The user of this token no longer exists.")
+        user = user_of_token(refresh)
         if refresh.payload.get(jwt_settings.REVOKE_TOKEN_CLAIM) != get_md5_hash_password(
             user.password
         ):
             raise InvalidToken("This token was issued before the password changed.")
-        return super().validate(attrs)
+        jti = refresh.payload[jwt_settings.JTI_CLAIM]
+        with transaction.atomic():
+            # Redeem once: parallel redemptions of one token queue on its outstanding row,
+            # and each after the first finds it blacklisted. simplejwt alone checks, then
+            # blacklists with get_or_create: ten at once all pass the check.
+            refresh.outstand()
+            OutstandingToken.objects.select_for_update().filter(jti=jti).values_list("pk").get()
+            if BlacklistedToken.objects.filter(token__jti=jti).exists():
+                raise InvalidToken("This refresh token was already used.")
+            return super().validate(attrs)
+
+
+def user_of_token(token) -> User:
+    """Return the active user a token names; 401 token_not_valid if there is none."""
+    try:
+        return User.objects.get(
+            pk=int(token.payload.get(jwt_settings.USER_ID_CLAIM)), is_active=True
+        )
+    except (TypeError, ValueError, OverflowError, User.DoesNotExist):
+        raise InvalidToken("This token names no active user.") from None
 
 
 class PasswordChangeInput(serializers.Serializer):

@@ -13,7 +13,7 @@ from ..models import (
     Screen,
     Show,
 )
-from .common import BoundedDictField, UTCModelSerializer
+from .common import BoundedDictField, IdField, UTCModelSerializer
 from .venues import CinemaSummary
 
 MAX_CATEGORIES = 50  # a screen has at most 50 rows, each of one category
@@ -105,10 +105,10 @@ class ShowOutput(UTCModelSerializer):
 class ShowInput(UTCModelSerializer):
     """A show on a screen (`screen_id`), or the old form (`screen_name` + `total_seats`)."""
 
-    movie_id = serializers.PrimaryKeyRelatedField(
+    movie_id = IdField(
         source="movie", queryset=Movie.objects.all(), help_text="The movie's id."
     )
-    screen_id = serializers.PrimaryKeyRelatedField(
+    screen_id = IdField(
         source="screen",
         queryset=Screen.objects.all(),
         required=False,

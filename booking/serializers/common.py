@@ -5,6 +5,8 @@ from datetime import UTC
 from django.db import models
 from rest_framework import serializers
 
+MAX_ID = 2**63 - 1  # ids are 64-bit
+
 
 class UTCDateTimeField(serializers.DateTimeField):
     """Render in UTC, and read a time without an offset as UTC.
@@ -23,6 +25,18 @@ class UTCModelSerializer(serializers.ModelSerializer):
         **serializers.ModelSerializer.serializer_field_mapping,
         models.DateTimeField: UTCDateTimeField,
     }
+
+
+class IdField(serializers.PrimaryKeyRelatedField):
+    """A related object's id: a whole number (or numeric string) and nothing else.
+
+    DRF's own field hands the value to the database as it is, and Django's IntegerField
+    turns "3.5" into 3: a show would be scheduled for a movie nobody named.
+    """
+
+    def to_internal_value(self, data):
+        number = serializers.IntegerField(min_value=1, max_value=MAX_ID).run_validation(data)
+        return super().to_internal_value(number)
 
 
 class BoundedListField(serializers.ListField):

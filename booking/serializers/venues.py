@@ -19,7 +19,7 @@ from ..models import (
     Cinema,
     Screen,
 )
-from .common import BoundedListField, UTCModelSerializer
+from .common import BoundedListField, IdField, UTCModelSerializer
 
 ROW_LABEL_REGEX = rf"^[A-Za-z0-9]{{1,{MAX_ROW_LABEL_LENGTH}}}\Z"
 CATEGORY_REGEX = rf"^[a-z0-9_-]{{1,{MAX_CATEGORY_LENGTH}}}\Z"
@@ -98,7 +98,7 @@ class ScreenOutput(UTCModelSerializer):
 
 
 class ScreenInput(serializers.Serializer):
-    cinema_id = serializers.PrimaryKeyRelatedField(
+    cinema_id = IdField(
         source="cinema", queryset=Cinema.objects.all(), help_text="The cinema's id."
     )
     name = serializers.CharField(max_length=MAX_LABEL_LENGTH)

@@ -18,6 +18,7 @@ from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from ..models import Booking, Hold, Seat, User
+from ..selectors import same_name
 from .seating import end_hold
 from .transactions import retry_on_lock_conflict
 
@@ -32,9 +33,9 @@ def create_user(*, username: str, email: str, password: str) -> User:
     except IntegrityError:
         # Two signups raced for the same name: the unique constraints let one through.
         errors = {}
-        if User.objects.filter(username__iexact=username).exists():
+        if User.objects.filter(same_name("username", username)).exists():
             errors["username"] = ["A user with that username already exists."]
-        if User.objects.filter(email__iexact=email).exists():
+        if User.objects.filter(same_name("email", email)).exists():
             errors["email"] = ["A user with that email already exists."]
         raise ValidationError(errors or {"non_field_errors": ["Please try again."]}) from None
 

@@ -18,6 +18,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError
+from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
 from ..exceptions import MovieHasShows, ScreenBusy, ShowHasBookings
@@ -243,6 +244,11 @@ def _ensure_no_live_booking(show: Show) -> None:
     list(Seat.objects.select_for_update().filter(show=show).order_by("number").values("pk"))
     if Booking.objects.filter(show=show, status=Booking.Status.BOOKED).exists():
         raise ShowHasBookings("This show has live bookings: its movie and screen cannot change.")
+    if Seat.objects.filter(show=show, held_until__gt=timezone.now()).exists():
+        raise ShowHasBookings(
+            "Customers are paying for seats of this show (active holds): its movie and "
+            "screen cannot change."
+        )
 
 
 def _copy_layout(show: Show, screen: Screen) -> None:
@@ -268,10 +274,15 @@ def _resize(show: Show, new_total: int) -> None:
             .filter(show=show, number__gt=new_total)
             .order_by("number")
         )
-        booked = [seat.number for seat in doomed if seat.booking_id is not None]
-        if booked:
+        now = timezone.now()
+        taken = [
+            seat.number
+            for seat in doomed
+            if seat.booking_id is not None or (seat.held_until and seat.held_until > now)
+        ]
+        if taken:
             raise ShowHasBookings(
-                f"Seat {max(booked)} is booked: total_seats cannot go below {max(booked)}."
+                f"Seat {max(taken)} is booked or held: total_seats cannot go below {max(taken)}."
             )
         Seat.objects.filter(pk__in=[seat.pk for seat in doomed]).delete()
     elif new_total > current_total:

@@ -20,6 +20,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db.models.functions import Upper
+from rest_framework.exceptions import NotFound
 
 from ..exceptions import (
     Busy,
@@ -160,7 +161,9 @@ def _lock_free(
     if len(seats) != len(wanted):
         # total_seats shrank (or the layout changed) after we read the show.
         missing = wanted - {seat.number for seat in seats}
-        total = Show.objects.values_list("total_seats", flat=True).get(pk=show.pk)
+        total = Show.objects.filter(pk=show.pk).values_list("total_seats", flat=True).first()
+        if total is None:  # staff deleted the show while we were on our way
+            raise NotFound("This show no longer exists.")
         raise SeatsOutOfRange(seats=missing, total_seats=total)
     taken = [seat for seat in seats if not _is_free_for(seat, own_hold=own_hold, now=now)]
     if taken:

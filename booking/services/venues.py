@@ -50,6 +50,8 @@ def update_screen(*, screen: Screen, rows: Sequence[Row] | None = None, **change
     for name, value in changes.items():
         setattr(screen, name, value)
     screen.save()
+    if "name" in changes:  # its shows are in the same room, renamed
+        Show.objects.filter(screen=screen).update(screen_name=screen.name)
     if rows is not None:
         screen.rows.all().delete()
         _write_rows(screen, rows)

@@ -20,6 +20,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 from rest_framework.test import APIClient
+from rest_framework_simplejwt.tokens import RefreshToken
 
 from booking import services
 from booking.exceptions import AlreadyCancelled, SeatUnavailable
@@ -422,6 +423,28 @@ def test_without_the_screen_lock_two_overlapping_shows_are_both_scheduled(monkey
     # With the guard off both shows land on the screen at once: the lock is what makes
     # test_staff_scheduling_overlapping_shows_at_once_get_exactly_one_201 pass.
     assert len(overlapping_pairs(screen)) == 1
+
+
+# --- Refresh tokens -------------------------------------------------------------------
+
+REDEMPTIONS = 10
+
+
+def test_one_refresh_token_redeemed_ten_times_at_once_gives_exactly_one_new_pair(user):
+    refresh = str(RefreshToken.for_user(user))
+
+    def redeem():
+        response = APIClient().post("/api/token/refresh/", {"refresh": refresh}, format="json")
+        return response.status_code, response.json()
+
+    results = run_together([redeem] * REDEMPTIONS)
+
+    assert sorted(status for status, _ in results) == [200] + [401] * (REDEMPTIONS - 1)
+    assert all(body["code"] == "token_not_valid" for status, body in results if status == 401)
+    [(_, pair)] = [result for result in results if result[0] == 200]
+    # The one new refresh token works once more; the old one never again.
+    again = APIClient().post("/api/token/refresh/", {"refresh": pair["refresh"]}, format="json")
+    assert again.status_code == 200
 
 
 # --- Control: without the lock, the race happens --------------------------------------

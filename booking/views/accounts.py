@@ -12,7 +12,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
 from .. import services
-from ..models import User
+from ..exceptions import detail_text
 from ..serializers.accounts import (
     AccountDeleteInput,
     DetailOutput,
@@ -28,18 +28,21 @@ from ..serializers.accounts import (
 )
 from ..throttles import (
     LoginRateThrottle,
+    LoginUsernameRateThrottle,
     PasswordResetAddressRateThrottle,
     PasswordResetRateThrottle,
     RefreshRateThrottle,
     SignupRateThrottle,
 )
 
+NO_STORE = {"Cache-Control": "no-store"}  # tokens must not sit in any cache
+
 
 class SignupView(APIView):
     permission_classes = [AllowAny]
     throttle_classes = [SignupRateThrottle]
 
-    @extend_schema(request=SignupInput, responses={201: SignupOutput}, tags=["accounts"])
+    @extend_schema(request=SignupInput, responses={201: SignupOutput}, auth=[], tags=["accounts"])
     def post(self, request):
         """Create an account and return its first token pair."""
         serializer = SignupInput(data=request.data)
@@ -53,17 +56,22 @@ class SignupView(APIView):
             "access": str(refresh.access_token),
             "refresh": str(refresh),
         }
-        return Response(SignupOutput(body).data, status=status.HTTP_201_CREATED)
+        return Response(SignupOutput(body).data, status=status.HTTP_201_CREATED, headers=NO_STORE)
 
 
-@extend_schema(responses={200: TokenPairOutput}, tags=["accounts"])
+@extend_schema(responses={200: TokenPairOutput}, auth=[], tags=["accounts"])
 class LoginView(TokenObtainPairView):
     """Exchange a username (any case) and password for an access and refresh token."""
 
-    throttle_classes = [LoginRateThrottle]
+    throttle_classes = [LoginRateThrottle, LoginUsernameRateThrottle]
+
+    def post(self, request, *args, **kwargs):
+        response = super().post(request, *args, **kwargs)
+        response["Cache-Control"] = NO_STORE["Cache-Control"]
+        return response
 
 
-@extend_schema(responses={200: TokenPairOutput}, tags=["accounts"])
+@extend_schema(responses={200: TokenPairOutput}, auth=[], tags=["accounts"])
 class RefreshView(TokenRefreshView):
     """Exchange a refresh token for a new pair; the old refresh token stops working."""
 
@@ -71,14 +79,15 @@ class RefreshView(TokenRefreshView):
 
     def post(self, request, *args, **kwargs):
         try:
-            return super().post(request, *args, **kwargs)
-        except User.DoesNotExist:
-            # simplejwt looks the token's user up without catching this: a 500 otherwise.
-            raise InvalidToken("The user of this token no longer exists.") from None
+            response = super().post(request, *args, **kwargs)
+        except InvalidToken:
+            raise
         except AuthenticationFailed as exc:
             # simplejwt says no_active_account for a deactivated user's token; that code
             # means a wrong login in API.md, and an unusable token is token_not_valid.
-            raise InvalidToken(str(exc.detail)) from None
+            raise InvalidToken(detail_text(exc)) from None
+        response["Cache-Control"] = NO_STORE["Cache-Control"]
+        return response
 
 
 class LogoutView(APIView):
