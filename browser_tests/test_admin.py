@@ -1,4 +1,5 @@
-"""Django admin: staff schedule a movie and a show, see its seat map, cancel a booking."""
+"""Django admin: staff schedule a movie and a show, see its seat map, cancel a booking;
+lay out a screen's rows and see the auditorium drawn, with a show's bookings on it."""
 
 import re
 import secrets
@@ -17,13 +18,8 @@ def expect_seat_map(page, *, free: int, booked: list[int]) -> None:
     expect(seatmap.locator(".seat.booked")).to_have_text([str(n) for n in booked])
 
 
-def test_admin_schedules_a_show_and_cancels_a_booking(page, recorder, api):
-    title = f"Browser Test Movie {secrets.token_hex(3)}"  # unique: the autocomplete finds one
-    starts = (datetime.now(UTC) + timedelta(days=3)).replace(
-        hour=19, minute=30, second=0, microsecond=0
-    )  # the server runs with TIME_ZONE=UTC, so the admin's fields are UTC too
-
-    # Log in as staff.
+def log_in(page, recorder) -> None:
+    """Log in to the admin as the sample data's staff superuser."""
     page.goto("/admin/")
     expect(page).to_have_url(re.compile(r"/admin/login/"))
     page.fill("#id_username", ADMIN["username"])
@@ -33,6 +29,16 @@ def test_admin_schedules_a_show_and_cancels_a_booking(page, recorder, api):
     expect(page.locator("#site-name")).to_be_visible()
     expect(page.locator("#user-tools")).to_contain_text(ADMIN["username"])
     recorder.shot("admin-index")
+
+
+def test_admin_schedules_a_show_and_cancels_a_booking(page, recorder, api):
+    title = f"Browser Test Movie {secrets.token_hex(3)}"  # unique: the autocomplete finds one
+    starts = (datetime.now(UTC) + timedelta(days=3)).replace(
+        hour=19, minute=30, second=0, microsecond=0
+    )  # the server runs with TIME_ZONE=UTC, so the admin's fields are UTC too
+
+    # Log in as staff.
+    log_in(page, recorder)
 
     # Movies > Add.
     page.locator("#content-main a[href$='/booking/movie/']").first.click()
@@ -121,4 +127,144 @@ def test_admin_schedules_a_show_and_cancels_a_booking(page, recorder, api):
     page.goto(f"/admin/booking/show/{show_id}/change/")
     expect_seat_map(page, free=30, booked=[])
     recorder.shot("show-seat-map-freed", full_page=True)
+    assert recorder.foreign_requests() == [], "the admin loaded something from elsewhere"
+
+
+# Four rows front to back: aisles after seats 3 and 9 in A and B, after 4 and 10 in C,
+# none in the premium row J; wheelchair spaces at both ends of row A.
+LAYOUT = [
+    {"label": "A", "seats": 12, "aisles_after": [3, 9], "wheelchair": [1, 12]},
+    {"label": "B", "seats": 12, "aisles_after": [3, 9]},
+    {"label": "C", "seats": 14, "aisles_after": [4, 10]},
+    {"label": "J", "seats": 10, "category": "premium"},
+]
+
+
+def row_labels(seatmap) -> list[str]:
+    return seatmap.locator(".seat-row > .row-label:first-child").all_inner_texts()
+
+
+def test_admin_draws_a_screens_layout_and_a_shows_seat_map_with_its_bookings(page, recorder, api):
+    # Set-up through the API, as staff and as a customer: a cinema, a laid-out screen,
+    # a show on it with a premium price, and one booking of two seats (A4 and J1).
+    staff = api.login(ADMIN)
+    suffix = secrets.token_hex(3)
+    status, cinema = api.call(
+        "POST", "/api/cinemas/", {"name": f"Browser Cinema {suffix}", "city": "Pune"}, staff
+    )
+    assert status == 201, cinema
+    status, screen = api.call(
+        "POST",
+        "/api/screens/",
+        {"cinema_id": cinema["id"], "name": "Screen 7", "rows": LAYOUT},
+        staff,
+    )
+    assert status == 201, screen
+    assert screen["capacity"] == 48
+    status, movie = api.call(
+        "POST",
+        "/api/movies/",
+        {"title": f"Browser Layout Movie {suffix}", "duration_minutes": 100},
+        staff,
+    )
+    assert status == 201, movie
+    starts = (datetime.now(UTC) + timedelta(days=4)).replace(minute=0, second=0, microsecond=0)
+    status, show = api.call(
+        "POST",
+        "/api/shows/",
+        {
+            "movie_id": movie["id"],
+            "screen_id": screen["id"],
+            "start_time": starts.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "price": "250.00",
+            "prices": {"premium": "400.00"},
+        },
+        staff,
+    )
+    assert status == 201, show
+    customer = api.login(DEMO)
+    status, booking = api.call(
+        "POST", f"/api/shows/{show['id']}/book/", {"seat_numbers": [4, 39]}, customer
+    )
+    assert status == 201, booking
+    assert [seat["label"] for seat in booking["seats"]] == ["A4", "J1"]
+
+    log_in(page, recorder)
+
+    # Cinemas > the cinema: its screen, read-only, with a link to it.
+    page.goto(f"/admin/booking/cinema/?q={suffix}")
+    page.locator("#result_list a", has_text=cinema["name"]).click()
+    screen_link = page.locator(".inline-group a.inlinechangelink")
+    expect(screen_link).to_have_count(1)
+    expect(page.locator(".inline-group .field-capacity")).to_contain_text(["48"])
+    recorder.shot("cinema-with-its-screen", full_page=True)
+
+    # The screen's page: the rows as a table, the auditorium drawn below it.
+    screen_link.click()
+    expect(page).to_have_url(re.compile(rf"/admin/booking/screen/{screen['id']}/change/"))
+    expect(page.locator("#rows-0 .field-aisles_after input")).to_have_value("3, 9")
+    layout = page.locator(".layout-drawing .seatmap")
+    expect(layout.locator(".seat-row")).to_have_count(4)
+    assert row_labels(layout) == ["A", "B", "C", "J"]
+    expect(layout.locator(".aisle")).to_have_count(6)
+    layout.scroll_into_view_if_needed()
+    recorder.shot("screen-layout", full_page=True)
+
+    # Staff add a row at the back in the table ("Add another row") and save.
+    page.locator(".inline-group .add-row a").click()
+    new_row = page.locator("#rows-4")
+    new_row.locator(".field-label input").fill("K")
+    new_row.locator(".field-seats input").fill("8")
+    new_row.locator(".field-aisles_after input").fill("4")
+    new_row.locator(".field-category input").fill("recliner")
+    recorder.shot("screen-row-added-in-the-table", full_page=True)
+    page.locator("input[name=_continue]").click()
+    expect(page.locator(".messagelist .success")).to_contain_text("was changed successfully")
+    layout = page.locator(".layout-drawing .seatmap")
+    assert row_labels(layout) == ["A", "B", "C", "J", "K"]
+    expect(layout.locator(".seatmap-legend")).to_contain_text("recliner: 8 seats")
+
+    # A layout that cannot be: the error is shown on the form, and nothing changes.
+    page.locator("#rows-4 .field-aisles_after input").fill("8")
+    page.locator("input[name=_continue]").click()
+    expect(page.locator(".errornote")).to_be_visible()
+    expect(page.locator(".inline-group .errorlist")).to_contain_text(
+        "Row K: aisles_after must be places in 1..7."
+    )
+    recorder.shot("screen-layout-refused", full_page=True)
+    saved = api.call("GET", f"/api/screens/{screen['id']}/")[1]
+    assert [row["aisles_after"] for row in saved["rows"]][-1] == [4]
+
+    # The show's page: its own snapshot of the layout (4 rows, not 5), its bookings.
+    page.goto(f"/admin/booking/show/{show['id']}/change/")
+    seatmap = page.locator(".field-seat_map .seatmap")
+    rows = seatmap.locator(".seat-row")
+    expect(rows).to_have_count(4)
+    assert row_labels(seatmap) == ["A", "B", "C", "J"]
+    expect(seatmap.locator(".seat")).to_have_count(48)
+    expect(rows.nth(0).locator(".aisle")).to_have_count(2)
+    expect(rows.nth(3).locator(".aisle")).to_have_count(0)
+    expect(seatmap.locator(".seat.wheelchair")).to_have_count(2)
+    expect(seatmap.locator(".seatmap-legend")).to_contain_text("premium: 400.00")
+    expect(seatmap).to_contain_text("46 free, 2 booked")
+
+    # The aisle is a visible gap: A3 and A4 are further apart than A2 and A3.
+    front = rows.nth(0).locator(".seat")
+    a2, a3, a4 = (front.nth(i).bounding_box() for i in (1, 2, 3))
+    step = a3["x"] - a2["x"]
+    assert a4["x"] - a3["x"] > step + a3["width"] / 2, (a2, a3, a4)
+
+    booked = seatmap.locator(".seat.booked")
+    expect(booked).to_have_text(["4", "1"])
+    expect(booked.first).to_have_attribute("title", re.compile(booking["reference"]))
+    seatmap.scroll_into_view_if_needed()
+    recorder.shot("show-seat-map", full_page=True)
+    seatmap.screenshot(path=str(recorder.folder / "show-seat-map-drawing.png"))
+
+    # A booked seat opens its booking.
+    booked.last.click()
+    expect(page).to_have_url(re.compile(rf"/admin/booking/booking/{booking['id']}/change/"))
+    expect(page.locator(".field-reference")).to_contain_text(booking["reference"])
+    expect(page.locator(".field-seat_labels")).to_contain_text("A4, J1")
+    recorder.shot("booking-from-the-seat-map", full_page=True)
     assert recorder.foreign_requests() == [], "the admin loaded something from elsewhere"

@@ -1,0 +1,8 @@
+"""Django admin for cinema staff. Every write goes through the services.
+
+One module per domain, as in booking.services; importing them registers the models.
+"""
+
+from . import bookings, catalogue, users, venues
+
+__all__ = ["bookings", "catalogue", "users", "venues"]
