@@ -52,6 +52,10 @@ class UserManager(DjangoUserManager):
 
 class User(AbstractUser):
     email = models.EmailField("email address", unique=True)
+    # Bumped by every transaction that claims seats for this user: a write, not just a
+    # lock, so that it also excludes a claim running on another Galera node (Galera
+    # certifies the rows a transaction writes; it ignores the rows it only locked).
+    claim_version = models.PositiveBigIntegerField(default=0, editable=False)
 
     objects = UserManager()
 
@@ -75,6 +79,9 @@ class Movie(models.Model):
     genre = models.CharField(max_length=MAX_LABEL_LENGTH, blank=True)
     language = models.CharField(max_length=MAX_LABEL_LENGTH, blank=True)
     release_date = models.DateField(null=True, blank=True)
+    # Bumped whenever a show of this movie is scheduled or its duration changes (see
+    # Screen.schedule_version).
+    schedule_version = models.PositiveBigIntegerField(default=0, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -122,6 +129,10 @@ class Screen(models.Model):
     # PROTECT: a cinema with screens cannot be deleted (409 cinema_has_screens).
     cinema = models.ForeignKey(Cinema, on_delete=models.PROTECT, related_name="screens")
     name = models.CharField(max_length=MAX_LABEL_LENGTH)
+    # Bumped by every write that schedules a show on this screen: two schedulings of one
+    # screen always write the same row, so they exclude each other on one server (the
+    # row lock) and across Galera nodes (certification) alike.
+    schedule_version = models.PositiveBigIntegerField(default=0, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -130,6 +141,11 @@ class Screen(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["cinema", "name"], name="screen_name_unique_per_cinema"
+            ),
+            # Any case, on SQLite and PostgreSQL; MariaDB's collation already compares
+            # names that way (it cannot index expressions).
+            models.UniqueConstraint(
+                "cinema", Lower("name"), name="screen_name_ci_unique_per_cinema"
             ),
         ]
 

@@ -26,8 +26,11 @@ class FailOpenMixin:
 class ClientIPRateThrottle(FailOpenMixin, throttling.SimpleRateThrottle):
     """Count requests per client IP, signed in or not (DRF's NUM_PROXIES picks the IP)."""
 
+    counter = None  # the cache key's name, when it differs from the rate's scope
+
     def get_cache_key(self, request, view):
-        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+        scope = self.counter or self.scope
+        return self.cache_format % {"scope": scope, "ident": self.get_ident(request)}
 
 
 class AnonRateThrottle(FailOpenMixin, throttling.AnonRateThrottle):
@@ -71,6 +74,12 @@ class BookingRateThrottle(UserRateThrottle):
 
 class PasswordResetRateThrottle(ClientIPRateThrottle):
     scope = "password_reset"
+
+
+class PasswordResetConfirmRateThrottle(ClientIPRateThrottle):
+    # The same rate, its own count: asking for links must not use up using one.
+    scope = "password_reset"
+    counter = "password_reset_confirm"
 
 
 class PasswordResetAddressRateThrottle(FailOpenMixin, throttling.SimpleRateThrottle):

@@ -74,7 +74,14 @@ def request_password_reset(*, email: str) -> None:
 
 def _in_background(function, *args) -> None:
     """Run function(*args) on its own thread (the tests replace this to run it inline)."""
-    threading.Thread(target=function, args=args, daemon=True).start()
+
+    def run():
+        try:
+            function(*args)
+        finally:
+            connection.close()  # the thread's own connection
+
+    threading.Thread(target=run, daemon=True).start()
 
 
 def user_of_reset_link(*, uid: str, token: str) -> User:
@@ -157,5 +164,3 @@ def _send_reset_email(email: str) -> None:
         )
     except Exception:  # a thread of its own: nobody else would see the error
         logger.exception("password reset email to a known address failed")
-    finally:
-        connection.close()  # this thread's own connection

@@ -10,6 +10,7 @@ from django.db import transaction
 
 from ..exceptions import IdempotencyKeyReused
 from ..models import Booking, IdempotencyKey, User
+from .seating import lock_user
 from .transactions import retry_on_lock_conflict
 
 
@@ -43,7 +44,7 @@ def book_seats_idempotently(
     """
     key_digest = hashlib.sha256(key.encode()).hexdigest()
     with transaction.atomic():
-        User.objects.select_for_update().filter(pk=user.pk).values_list("pk").get()
+        lock_user(user)
         stored = IdempotencyKey.objects.filter(user=user, key_digest=key_digest).first()
         if stored is not None and stored.created_at < _idempotency_keys_expire_before(now):
             stored.delete()

@@ -19,11 +19,11 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.conf import settings
+from django.db.models import F
 from django.db.models.functions import Upper
 from rest_framework.exceptions import NotFound
 
 from ..exceptions import (
-    Busy,
     NoAdjacentSeats,
     SeatLimitReached,
     SeatsOutOfRange,
@@ -32,9 +32,7 @@ from ..exceptions import (
 )
 from ..models import Hold, Seat, Show, User
 from ..seat_choice import Cell, best_block
-
-# How often a best-available pick may lose its block to a concurrent claim and pick again.
-BEST_AVAILABLE_ATTEMPTS = 5
+from .transactions import PickLost
 
 
 @dataclass(frozen=True)
@@ -75,8 +73,13 @@ def seat_request(
 
 
 def lock_user(user: User) -> None:
-    """Serialise this user's claims (see the module docstring)."""
-    User.objects.select_for_update().filter(pk=user.pk).values_list("pk").get()
+    """Serialise this user's claims (see the module docstring).
+
+    An UPDATE, not a SELECT ... FOR UPDATE: it takes the same row lock, and because it
+    writes the row, Galera's certification also refuses a claim of the same user that
+    ran on another node (its COMMIT fails with 1213 and is retried).
+    """
+    User.objects.filter(pk=user.pk).update(claim_version=F("claim_version") + 1)
 
 
 def active_hold_of(user: User, show: Show, now: datetime) -> Hold | None:
@@ -107,19 +110,19 @@ def claim(show: Show, request: SeatRequest, *, own_hold: Hold | None, now: datet
     extra = own_hold.seat_numbers if own_hold is not None else []
     if request.numbers is not None:
         return _lock_free(show, request.numbers, extra=extra, own_hold=own_hold, now=now)
-    for _ in range(BEST_AVAILABLE_ATTEMPTS):
-        choice = best_block(
-            _rows_of_cells(show, own_hold=own_hold, now=now),
-            request.best.count,
-            request.best.category,
-        )
-        if choice is None:
-            raise NoAdjacentSeats(count=request.best.count, category=request.best.category)
-        try:
-            return _lock_free(show, choice, extra=extra, own_hold=own_hold, now=now)
-        except SeatUnavailable:
-            continue  # someone took part of the block between our read and our lock
-    raise Busy()
+    choice = best_block(
+        _rows_of_cells(show, own_hold=own_hold, now=now),
+        request.best.count,
+        request.best.category,
+    )
+    if choice is None:
+        raise NoAdjacentSeats(count=request.best.count, category=request.best.category)
+    try:
+        return _lock_free(show, choice, extra=extra, own_hold=own_hold, now=now)
+    except SeatUnavailable:
+        # Someone took part of the block between our read and our lock: start over
+        # (see PickLost) and pick the next best block.
+        raise PickLost() from None
 
 
 def priced(show: Show, seats: Iterable[Seat]) -> list[dict]:

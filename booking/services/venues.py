@@ -49,7 +49,8 @@ def update_screen(*, screen: Screen, rows: Sequence[Row] | None = None, **change
     """
     for name, value in changes.items():
         setattr(screen, name, value)
-    screen.save()
+    # Only the changed fields: never write back a stale schedule_version.
+    screen.save(update_fields=[*changes, "updated_at"])
     if "name" in changes:  # its shows are in the same room, renamed
         Show.objects.filter(screen=screen).update(screen_name=screen.name)
     if rows is not None:

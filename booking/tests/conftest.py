@@ -1,12 +1,13 @@
 """Layered fixtures: users and clients, then the catalogue, then bookings."""
 
+import importlib
 import os
 from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
 from django.conf import settings
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
 from django.core.cache import cache
 from django.db import connection
 from django.utils import timezone
@@ -51,8 +52,28 @@ def make_user(username="alice", *, email=None, is_staff=False, password=PASSWORD
         is_staff=is_staff,
     )
     if is_staff:
-        user.groups.add(Group.objects.get(name=CINEMA_STAFF))
+        user.groups.add(cinema_staff_group())
     return user
+
+
+def cinema_staff_group() -> Group:
+    """The Cinema staff group, as the data migration makes it.
+
+    Tests with transaction=True empty every table afterwards, migrated rows included, so
+    the group is made again here when it is gone.
+    """
+    group, created = Group.objects.get_or_create(name=CINEMA_STAFF)
+    if created:
+        migration = importlib.import_module("booking.migrations.0004_cinema_staff_group")
+        codenames = [
+            f"{action}_{model}"
+            for model, actions in migration.PERMISSIONS.items()
+            for action in actions
+        ]
+        group.permissions.add(
+            *Permission.objects.filter(content_type__app_label="booking", codename__in=codenames)
+        )
+    return group
 
 
 def client_for(user: User | None) -> APIClient:

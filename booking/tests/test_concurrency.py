@@ -26,7 +26,14 @@ from booking import services
 from booking.exceptions import AlreadyCancelled, SeatUnavailable
 from booking.models import Booking, IdempotencyKey, Seat, Show, User
 
-from .conftest import client_for, make_movie, make_screen, make_show, make_show_on_screen
+from .conftest import (
+    cinema_staff_group,
+    client_for,
+    make_movie,
+    make_screen,
+    make_show,
+    make_show_on_screen,
+)
 from .threads import BARRIER_TIMEOUT_SECONDS, make_racers, run_together
 
 pytestmark = [
@@ -333,6 +340,16 @@ def show_request(client: APIClient, body: dict, *, show=None) -> Callable[[], tu
     return call
 
 
+def make_staff(users: list[User]) -> list[User]:
+    """Make users cinema staff: is_staff and the Cinema staff group."""
+    group = cinema_staff_group()
+    for user in users:
+        user.is_staff = True
+        user.save(update_fields=["is_staff"])
+        user.groups.add(group)
+    return users
+
+
 def overlapping_pairs(screen) -> list[tuple]:
     shows = list(Show.objects.filter(screen=screen).select_related("movie").order_by("start_time"))
     return [
@@ -344,8 +361,7 @@ def overlapping_pairs(screen) -> list[tuple]:
 
 def test_staff_scheduling_overlapping_shows_at_once_get_exactly_one_201(movie):
     screen = make_screen()
-    staff = make_racers(SCHEDULERS, prefix="staff")
-    User.objects.filter(pk__in=[user.pk for user in staff]).update(is_staff=True)
+    staff = make_staff(make_racers(SCHEDULERS, prefix="staff"))
     start = timezone.now() + timedelta(days=2)
     # Every request overlaps every other: starts 10 minutes apart, a 166-minute film.
     calls = [
@@ -375,8 +391,7 @@ def test_staff_moving_two_shows_into_one_slot_at_once_move_exactly_one(movie):
     early = make_show_on_screen(movie, screen, start_time=start)
     late = make_show_on_screen(movie, screen, start_time=start + timedelta(hours=8))
     slot = (start + timedelta(hours=4)).isoformat()
-    first, second = make_racers(2, prefix="staff")
-    User.objects.filter(pk__in=[first.pk, second.pk]).update(is_staff=True)
+    first, second = make_staff(make_racers(2, prefix="staff"))
 
     results = run_together(
         [

@@ -30,6 +30,7 @@ from ..throttles import (
     LoginRateThrottle,
     LoginUsernameRateThrottle,
     PasswordResetAddressRateThrottle,
+    PasswordResetConfirmRateThrottle,
     PasswordResetRateThrottle,
     RefreshRateThrottle,
     SignupRateThrottle,
@@ -180,7 +181,7 @@ class PasswordResetView(APIView):
 class PasswordResetConfirmView(APIView):
     permission_classes = [AllowAny]
     authentication_classes = []
-    throttle_classes = [PasswordResetRateThrottle, PasswordResetAddressRateThrottle]
+    throttle_classes = [PasswordResetConfirmRateThrottle, PasswordResetAddressRateThrottle]
 
     @extend_schema(
         summary="Choose a new password with a reset link's uid and token",
