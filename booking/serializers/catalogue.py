@@ -105,9 +105,7 @@ class ShowOutput(UTCModelSerializer):
 class ShowInput(UTCModelSerializer):
     """A show on a screen (`screen_id`), or the old form (`screen_name` + `total_seats`)."""
 
-    movie_id = IdField(
-        source="movie", queryset=Movie.objects.all(), help_text="The movie's id."
-    )
+    movie_id = IdField(source="movie", queryset=Movie.objects.all(), help_text="The movie's id.")
     screen_id = IdField(
         source="screen",
         queryset=Screen.objects.all(),
