@@ -3,6 +3,6 @@
 One module per domain, as in booking.services; importing them registers the models.
 """
 
-from . import bookings, catalogue, users, venues
+from . import bookings, catalogue, checkout, users, venues
 
-__all__ = ["bookings", "catalogue", "users", "venues"]
+__all__ = ["bookings", "catalogue", "checkout", "users", "venues"]

@@ -1,5 +1,6 @@
 """Django admin: staff pages load, writes go through the services, queries stay flat."""
 
+import re
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
@@ -16,7 +17,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from booking import services
-from booking.models import Booking, Cinema, Movie, Screen, ScreenRow, Seat, Show
+from booking.models import Booking, Cinema, Hold, Movie, Screen, ScreenRow, Seat, Show
 
 from .conftest import (
     make_cinema,
@@ -1168,3 +1169,89 @@ def names_listed(html: str) -> list[str]:
 def listed_ids(html: str) -> list[int]:
     """The ids of the objects a changelist shows, in its order."""
     return [int(row.all("action-select")[0].attrs["value"]) for row in result_rows(html)]
+
+
+# --- Holds ----------------------------------------------------------------------------
+
+HOLDS_URL = "/admin/booking/hold/"
+
+
+def hold(show, seats, user=None, now=None):
+    user = user or make_user(f"holder{Hold.objects.count()}")
+    return services.hold_seats(user=user, show=show, now=now or timezone.now(), seat_numbers=seats)
+
+
+def test_the_holds_changelist_lists_user_show_seats_expiry_and_status(admin_web, laid_out_show):
+    active = hold(laid_out_show, [4, 5])
+    expired = hold(laid_out_show, [7], now=timezone.now() - timedelta(hours=1))
+
+    html = admin_web.get(HOLDS_URL).content.decode()
+
+    assert active.user.username in html and expired.user.username in html
+    assert "A4, A5" in html
+    assert laid_out_show.movie.title in html
+    assert "Active" in html and "Expired" in html  # read at once, no sweep needed
+
+
+def test_the_holds_changelist_takes_as_many_queries_for_10_rows_as_for_2(admin_web, movie):
+    for _ in range(2):
+        hold(make_show(movie), [1])
+    two = queries_for(admin_web, HOLDS_URL)
+    for _ in range(8):
+        hold(make_show(movie), [1])
+
+    assert queries_for(admin_web, HOLDS_URL) == two
+
+
+def test_the_active_status_filter_leaves_out_expired_holds(admin_web, laid_out_show):
+    active = hold(laid_out_show, [4])
+    expired = hold(laid_out_show, [7], now=timezone.now() - timedelta(hours=1))
+
+    html = admin_web.get(HOLDS_URL, {"state": "active"}).content.decode()
+
+    assert active.user.username in html
+    assert expired.user.username not in html
+
+
+def test_the_release_action_releases_the_hold_and_frees_its_seats(admin_web, laid_out_show):
+    released = hold(laid_out_show, [4, 5])
+    kept = hold(laid_out_show, [8])
+
+    response = admin_web.post(
+        HOLDS_URL, {"action": "release_selected", "_selected_action": [released.pk]}
+    )
+
+    assert response.status_code == 302
+    released.refresh_from_db()
+    assert released.status == Hold.Status.RELEASED
+    assert not Seat.objects.filter(show=laid_out_show, hold=released).exists()
+    kept.refresh_from_db()
+    assert kept.status == Hold.Status.ACTIVE
+    assert Seat.objects.get(show=laid_out_show, number=8).hold_id == kept.pk
+
+
+def test_releasing_a_confirmed_hold_in_the_admin_is_a_message_not_an_error(
+    admin_web, laid_out_show
+):
+    confirmed = hold(laid_out_show, [4])
+    services.confirm_hold(hold=confirmed, now=timezone.now())
+
+    response = admin_web.post(
+        HOLDS_URL,
+        {"action": "release_selected", "_selected_action": [confirmed.pk]},
+        follow=True,
+    )
+
+    assert response.status_code == 200
+    assert b"already confirmed or released" in response.content
+    confirmed.refresh_from_db()
+    assert confirmed.status == Hold.Status.CONFIRMED
+
+
+def test_held_seats_are_drawn_on_the_admin_seat_map(admin_web, laid_out_show):
+    hold(laid_out_show, [4, 5])
+
+    html = admin_web.get(f"/admin/booking/show/{laid_out_show.pk}/change/").content.decode()
+
+    held = re.findall(r'class="seat\b[^"]*\bheld\b', html)
+    assert len(held) == 2
