@@ -20,8 +20,11 @@ run: install .env  ## venv, install, migrate, sample data, dev server on http://
 	$(BIN)/python load_sample_data.py
 	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
+# `make test` is SQLite whatever .env says: the environment wins over .env.
+SQLITE_ENV := DB_ENGINE=sqlite3 DB_NAME= DB_TEST_NAME=
+
 test: install  ## the whole suite on SQLite (concurrency tests skip: they need MariaDB)
-	$(BIN)/pytest
+	$(SQLITE_ENV) $(BIN)/pytest
 
 test-mysql: install-mysql  ## the whole suite on MariaDB/MySQL, concurrency tests included
 	$(MYSQL_ENV) REQUIRE_MYSQL=1 $(BIN)/pytest

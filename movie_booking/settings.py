@@ -146,6 +146,11 @@ else:
             "options": f"-c lock_timeout={DB_LOCK_WAIT_TIMEOUT_SECONDS * 1000}",
         }
 
+# The test database's name (default: test_ + DB_NAME), so that two checkouts can run
+# their suites on one server at once.
+if config("DB_TEST_NAME", default=""):
+    _default_db["TEST"] = {"NAME": config("DB_TEST_NAME")}
+
 DATABASES = {"default": _default_db}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
