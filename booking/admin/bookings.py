@@ -1,11 +1,11 @@
 """Bookings: found by reference, customer or movie; cancelled through the service."""
 
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.utils import timezone
-from rest_framework.exceptions import APIException
 
 from .. import services
 from ..models import Booking, Show
+from .common import ReadOnlyAdminMixin, apply_each
 
 # Shows offered in the show filter besides the one chosen: the soonest upcoming ones.
 SHOW_FILTER_CHOICES = 10
@@ -66,7 +66,7 @@ def _show_name(show: Show) -> str:
 
 
 @admin.register(Booking)
-class BookingAdmin(admin.ModelAdmin):
+class BookingAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Bookings are read-only here: they change only through the cancel action."""
 
     list_display = [
@@ -125,15 +125,6 @@ class BookingAdmin(admin.ModelAdmin):
             return ", ".join(seat["label"] for seat in booking.seats)
         return ", ".join(str(number) for number in booking.seat_numbers)
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
     def has_cancel_permission(self, request):
         # The change permission stands for "may cancel": there is nothing else to change.
         return request.user.has_perm("booking.change_booking")
@@ -142,14 +133,10 @@ class BookingAdmin(admin.ModelAdmin):
         description="Cancel selected bookings (frees their seats)", permissions=["cancel"]
     )
     def cancel_selected(self, request, queryset):
-        now = timezone.now()
-        cancelled = 0
-        for booking in queryset.select_related("show__movie"):
-            try:
-                services.cancel_booking(booking=booking, now=now)
-            except APIException as exc:
-                self.message_user(request, f"{booking.reference}: {exc.detail}", messages.WARNING)
-            else:
-                cancelled += 1
-        if cancelled:
-            self.message_user(request, f"Cancelled {cancelled} booking(s); their seats are free.")
+        apply_each(
+            request,
+            queryset.select_related("show__movie"),
+            lambda booking, now: services.cancel_booking(booking=booking, now=now),
+            name=lambda booking: booking.reference,
+            done=lambda count: f"Cancelled {count} booking(s); their seats are free.",
+        )

@@ -1,11 +1,11 @@
 """Holds: seats kept for customers while they pay; staff can release one."""
 
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.utils import timezone
-from rest_framework.exceptions import APIException
 
 from .. import services
 from ..models import Hold
+from .common import ReadOnlyAdminMixin, apply_each
 
 
 class HoldStatusFilter(admin.SimpleListFilter):
@@ -32,7 +32,7 @@ class HoldStatusFilter(admin.SimpleListFilter):
 
 
 @admin.register(Hold)
-class HoldAdmin(admin.ModelAdmin):
+class HoldAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Holds are read-only here: staff may only release active ones (the action)."""
 
     list_display = [
@@ -85,29 +85,16 @@ class HoldAdmin(admin.ModelAdmin):
     def current_status(self, hold):
         return Hold.Status(hold.status_at(timezone.now())).label
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
     def has_release_permission(self, request):
         # The change permission stands for "may release": there is nothing else to change.
         return request.user.has_perm("booking.change_hold")
 
     @admin.action(description="Release selected holds (frees their seats)", permissions=["release"])
     def release_selected(self, request, queryset):
-        now = timezone.now()
-        released = 0
-        for hold in queryset.select_related("user", "show__movie"):
-            try:
-                services.release_hold(hold=hold, now=now)
-            except APIException as exc:
-                self.message_user(request, f"{str(hold.pk)[:8]}: {exc.detail}", messages.WARNING)
-            else:
-                released += 1
-        if released:
-            self.message_user(request, f"Released {released} hold(s); their seats are free.")
+        apply_each(
+            request,
+            queryset.select_related("user", "show__movie"),
+            lambda hold, now: services.release_hold(hold=hold, now=now),
+            name=lambda hold: str(hold.pk)[:8],
+            done=lambda count: f"Released {count} hold(s); their seats are free.",
+        )

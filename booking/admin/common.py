@@ -3,6 +3,7 @@
 from django.contrib import messages
 from django.db import IntegrityError, OperationalError
 from django.db.models import Model
+from django.utils import timezone
 from rest_framework.exceptions import APIException, ValidationError
 
 from ..exceptions import Busy, is_lock_conflict
@@ -99,3 +100,34 @@ def delete_each(request, queryset, delete) -> None:
             delete(obj)
         except APIException as exc:
             messages.warning(request, f"{obj}: {exc.detail}")
+
+
+class ReadOnlyAdminMixin:
+    """Rows that change only through an action calling a service (cancel, release)."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+def apply_each(request, objects, act, *, name, done) -> None:
+    """Run act(obj, now) on each object, reporting those a service refuses and the count.
+
+    name(obj) names an object in a warning; done(count) is the success message.
+    """
+    now = timezone.now()
+    succeeded = 0
+    for obj in objects:
+        try:
+            act(obj, now)
+        except APIException as exc:
+            messages.warning(request, f"{name(obj)}: {exc.detail}")
+        else:
+            succeeded += 1
+    if succeeded:
+        messages.success(request, done(succeeded))
