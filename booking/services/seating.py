@@ -197,25 +197,23 @@ def _is_free_for(seat: Seat, *, own_hold: Hold | None, now: datetime) -> bool:
 
 def _rows_of_cells(show: Show, *, own_hold: Hold | None, now: datetime) -> list[list[Cell]]:
     """Read the show's seats (without locks) as rows of cells for the chooser."""
+    own = own_hold.pk if own_hold is not None else None
     rows: list[list[Cell]] = []
     current = None
     seats = (
         Seat.objects.filter(show=show)
         .order_by("number")
-        .only("number", "row", "column", "category", "booking_id", "hold_id", "held_until")
+        .values_list("number", "row", "column", "category", "booking_id", "hold_id", "held_until")
     )
-    for seat in seats:
-        if seat.row != current:
-            current = seat.row
+    for number, row, column, category, booking_id, hold_id, held_until in seats:
+        if row != current:
+            current = row
             rows.append([])
-        rows[-1].append(
-            Cell(
-                number=seat.number,
-                column=seat.column,
-                category=seat.category,
-                free=_is_free_for(seat, own_hold=own_hold, now=now),
-            )
+        # The same rule as _is_free_for, on plain values (up to 1,000 seats per read).
+        free = booking_id is None and (
+            hold_id is None or held_until <= now or (own is not None and hold_id == own)
         )
+        rows[-1].append(Cell(number=number, column=column, category=category, free=free))
     return rows
 
 
