@@ -188,11 +188,18 @@ def lock_seats(show: Show, numbers: Sequence[int]) -> list[Seat]:
 
 
 def _is_free_for(seat: Seat, *, own_hold: Hold | None, now: datetime) -> bool:
-    if seat.booking_id is not None:
+    own = own_hold.pk if own_hold is not None else None
+    return _free(seat.booking_id, seat.hold_id, seat.held_until, own=own, now=now)
+
+
+def _free(booking_id, hold_id, held_until, *, own, now: datetime) -> bool:
+    """No live booking, and no active hold but the claimant's own (own: its id or None).
+
+    A hold whose held_until has passed blocks nobody, whether or not it was swept.
+    """
+    if booking_id is not None:
         return False
-    if seat.hold_id is None or seat.held_until <= now:
-        return True  # never held, or the hold has expired (swept or not)
-    return own_hold is not None and seat.hold_id == own_hold.pk
+    return hold_id is None or held_until <= now or (own is not None and hold_id == own)
 
 
 def _rows_of_cells(show: Show, *, own_hold: Hold | None, now: datetime) -> list[list[Cell]]:
@@ -209,10 +216,7 @@ def _rows_of_cells(show: Show, *, own_hold: Hold | None, now: datetime) -> list[
         if row != current:
             current = row
             rows.append([])
-        # The same rule as _is_free_for, on plain values (up to 1,000 seats per read).
-        free = booking_id is None and (
-            hold_id is None or held_until <= now or (own is not None and hold_id == own)
-        )
+        free = _free(booking_id, hold_id, held_until, own=own, now=now)
         rows[-1].append(Cell(number=number, column=column, category=category, free=free))
     return rows
 
