@@ -17,10 +17,11 @@ from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.tokens import RefreshToken
 
+from ..exceptions import Busy
 from ..models import Booking, Hold, Seat, User
 from ..selectors import same_name
 from .seating import end_hold
-from .transactions import retry_on_lock_conflict
+from .transactions import catch_up, retry_on_lock_conflict
 
 logger = logging.getLogger(__name__)
 
@@ -28,18 +29,33 @@ logger = logging.getLogger(__name__)
 def create_user(*, username: str, email: str, password: str) -> User:
     """Create a user; the serializer has already checked that the names are free."""
     try:
-        with transaction.atomic():
-            return User.objects.create_user(username=username, email=email, password=password)
-    except IntegrityError:
-        # Two signups raced for the same name: the unique constraints let one through.
+        return _insert_user(username=username, email=email, password=password)
+    except (IntegrityError, Busy) as exc:
+        # Two signups raced for the same name: the unique keys let one through. On one
+        # server the loser gets a duplicate key (1062); across Galera nodes it may learn
+        # it as a conflict at COMMIT instead (1213, retried until it sees the winner's
+        # row, or Busy). Either way, read the names once this node has caught up with
+        # the cluster, so that the answer is the contract's 400 on the name taken.
+        catch_up()
         errors = {}
         if User.objects.filter(same_name("username", username)).exists():
             errors["username"] = ["A user with that username already exists."]
         if User.objects.filter(same_name("email", email)).exists():
             errors["email"] = ["A user with that email already exists."]
-        raise ValidationError(errors or {"non_field_errors": ["Please try again."]}) from None
+        if errors:
+            raise ValidationError(errors) from None
+        if isinstance(exc, Busy):
+            raise
+        raise ValidationError({"non_field_errors": ["Please try again."]}) from None
 
 
+@retry_on_lock_conflict
+def _insert_user(**fields) -> User:
+    with transaction.atomic():  # COMMIT inside the retried call: its conflict is retried
+        return User.objects.create_user(**fields)
+
+
+@retry_on_lock_conflict
 def revoke_refresh_token(*, user: User, token: str) -> None:
     """Blacklist one of user's refresh tokens (log out); someone else's is refused."""
     try:
@@ -48,7 +64,8 @@ def revoke_refresh_token(*, user: User, token: str) -> None:
         raise InvalidToken(str(exc)) from None
     if str(refresh.get(jwt_settings.USER_ID_CLAIM)) != str(user.pk):
         raise InvalidToken("This refresh token belongs to another user.")
-    refresh.blacklist()
+    with transaction.atomic():  # a redemption of it on another node may conflict: retried
+        refresh.blacklist()
 
 
 # --- Self-service: password change and reset, account deletion -----------------------
@@ -57,10 +74,12 @@ def revoke_refresh_token(*, user: User, token: str) -> None:
 # refresh token issued before is refused, whatever second it was issued in.
 
 
+@retry_on_lock_conflict
 def change_password(*, user: User, new_password: str) -> None:
     """Set user's password (already validated); every earlier token stops working."""
     user.set_password(new_password)
-    user.save(update_fields=["password"])
+    with transaction.atomic():  # a write to the user's row on another node may conflict
+        user.save(update_fields=["password"])
 
 
 def request_password_reset(*, email: str) -> None:
@@ -155,7 +174,8 @@ def _send_reset_email(email: str) -> None:
                 f"uid: {uid}",
                 f"token: {token}",
             ]
-        lines += ["", f"The link works once, for {minutes} minutes. Ignore this mail otherwise."]
+        what = "The link works" if link else "These codes work"
+        lines += ["", f"{what} once, for {minutes} minutes. Ignore this mail otherwise."]
         send_mail(
             "Reset your password",
             "\n".join(lines),
