@@ -13,7 +13,15 @@ POSTGRES_ENV := DB_ENGINE=postgresql DB_NAME=$${DB_NAME:-movie_booking} \
 	DB_USER=$${DB_USER:-postgres} DB_PASSWORD=$${DB_PASSWORD:-} DB_HOST=$${DB_HOST:-127.0.0.1} \
 	DB_PORT=$${DB_PORT:-5432}
 
-.PHONY: run test test-mysql test-postgres install install-mysql install-postgres lint format check serve bench purge-keys clean
+# A 3-node MariaDB Galera cluster on loopback for `make test-galera` (scripts/galera.sh):
+# SQL on 127.0.0.1:3401-3403, root with no password, its own datadirs under .galera/.
+GALERA_NODES := 127.0.0.1:3401,127.0.0.1:3402,127.0.0.1:3403
+GALERA_ENV := DB_ENGINE=mysql DB_NAME=movie_booking DB_USER=root DB_PASSWORD= \
+	DB_HOST=127.0.0.1 DB_PORT=3401 GALERA_NODES=$(GALERA_NODES)
+# What `make test-galera` runs (default: the whole suite), e.g. GALERA_TESTS="booking/tests/test_galera.py".
+GALERA_TESTS ?=
+
+.PHONY: run test test-mysql test-postgres test-galera galera-pytest galera-up galera-down galera-status install install-mysql install-postgres lint format check serve bench purge-keys clean
 
 run: install .env  ## venv, install, migrate, sample data, dev server on http://127.0.0.1:8000
 	$(BIN)/python manage.py migrate --noinput
@@ -31,6 +39,23 @@ test-mysql: install-mysql  ## the whole suite on MariaDB/MySQL, concurrency test
 
 test-postgres: install-postgres  ## the whole suite on PostgreSQL, concurrency tests included
 	$(POSTGRES_ENV) $(BIN)/pytest
+
+# The test connection is on node 1; the concurrency tests' threads on all three nodes.
+test-galera: install-mysql  ## the suite on a 3-node Galera cluster: brought up, then down (even on failure)
+	trap 'bash scripts/galera.sh down' EXIT; \
+	bash scripts/galera.sh up && $(MAKE) --no-print-directory galera-pytest
+
+galera-pytest: install-mysql  ## the suite (or GALERA_TESTS) on the running cluster (make galera-up)
+	$(GALERA_ENV) REQUIRE_MYSQL=1 $(BIN)/pytest $(GALERA_TESTS)
+
+galera-up:  ## start the 3-node Galera cluster (ports 3401-3403); no-op if it runs
+	bash scripts/galera.sh up
+
+galera-down:  ## stop it (its data stays in .galera/; `scripts/galera.sh purge` deletes it)
+	bash scripts/galera.sh down
+
+galera-status:
+	bash scripts/galera.sh status
 
 install: $(VENV)/.installed
 
@@ -67,6 +92,10 @@ check: install .env  ## migrations in sync, OpenAPI schema valid
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/python manage.py spectacular --validate --fail-on-warn --file /dev/null
 
+.PHONY: check-client
+check-client: install  ## TypeScript types from the schema compile against a typed client (npm)
+	bash scripts/typescript_client_check.sh
+
 # The production stack on this machine: DEBUG=False, static files via WhiteNoise, gunicorn.
 # Plain HTTP on localhost, so the HTTPS redirect and HSTS are off here (not in production).
 LOCAL_PROD_ENV := DEBUG=False SECURE_SSL_REDIRECT=False SECURE_HSTS_SECONDS=0 SESSION_COOKIE_SECURE=False
@@ -75,6 +104,16 @@ serve: install .env  ## production stack locally: collectstatic, migrate, gunico
 	$(LOCAL_PROD_ENV) $(BIN)/python manage.py collectstatic --noinput -v0
 	$(LOCAL_PROD_ENV) $(BIN)/python manage.py migrate --noinput
 	$(LOCAL_PROD_ENV) GUNICORN_BIND=$${GUNICORN_BIND:-127.0.0.1:$(PORT)} $(BIN)/gunicorn movie_booking.wsgi:application
+
+# gunicorn alone (`make serve`) must not face clients: a few slow ones hold every worker.
+# In production nginx reads each request whole first (deploy/nginx/, README "Running in
+# production"); this runs that pair here. Needs Debian's nginx (apt-get install nginx).
+UPSTREAM_PORT ?= 8001
+.PHONY: serve-prod
+serve-prod: install .env  ## nginx on :8000 in front of gunicorn on :8001, as in production; Ctrl-C stops both
+	$(LOCAL_PROD_ENV) $(BIN)/python manage.py collectstatic --noinput -v0
+	$(LOCAL_PROD_ENV) $(BIN)/python manage.py migrate --noinput
+	$(LOCAL_PROD_ENV) $(BIN)/python scripts/serve_prod.py --port $(PORT) --upstream-port $(UPSTREAM_PORT)
 
 bench: install-mysql  ## booking throughput on gunicorn + MariaDB (scripts/bench.py)
 	$(BIN)/python scripts/bench.py --workers $${WORKERS:-4}

@@ -1,8 +1,10 @@
 """gunicorn settings, read from the environment (gunicorn loads this file by itself)."""
 
+import json as _json
 import multiprocessing as _multiprocessing
 
 from decouple import config as _env
+from gunicorn import util as _gunicorn_util
 
 bind = _env("GUNICORN_BIND", default="127.0.0.1:8000")
 workers = int(_env("GUNICORN_WORKERS", default="") or _multiprocessing.cpu_count() * 2 + 1)
@@ -20,3 +22,31 @@ max_requests_jitter = max_requests // 10
 # gunicorn's control socket lives at one path per machine user: two instances (several
 # services, CI checks) would fight over it, and nothing here uses it.
 control_socket_disable = True
+
+
+# --- gunicorn's own error answers, in the API's error envelope ---------------------------
+# gunicorn answers a request it cannot parse (400), a request line over limit_request_line
+# (414), headers over the limits (431) or a crash outside Django (500) itself, with an HTML
+# page that echoes part of the request. gunicorn has no setting for that page, so its one
+# writer (gunicorn.util.write_error, which the workers call through the module) is replaced
+# by one that writes {"code", "detail"} and echoes nothing. Behind nginx these are rare
+# (nginx refuses such requests first, as JSON too: deploy/nginx/api.conf.template);
+# booking/tests/test_production_front.py checks that the replacement still fits gunicorn.
+_ERROR_CODES = {403: "permission_denied", 500: "server_error"}
+
+
+def _write_json_error(sock, status_int, reason, mesg):
+    """Write gunicorn's error answer as JSON; mesg (client input) is left out."""
+    code = _ERROR_CODES.get(status_int, "server_error" if status_int >= 500 else "invalid")
+    body = _json.dumps({"code": code, "detail": f"{reason}."}).encode()
+    head = (
+        f"HTTP/1.1 {status_int} {reason}\r\n"
+        "Connection: close\r\n"
+        "Content-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\n"
+        "\r\n"
+    )
+    _gunicorn_util.write_nonblock(sock, head.encode("latin-1") + body)
+
+
+_gunicorn_util.write_error = _write_json_error

@@ -7,7 +7,7 @@ import logging
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
-from django.db import IntegrityError, InterfaceError, OperationalError
+from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -19,9 +19,22 @@ logger = logging.getLogger(__name__)
 RETRY_AFTER_SECONDS = 1
 SERVER_ERROR_DETAIL = "Something went wrong on our side."
 
-# MySQL/MariaDB error numbers: a lock wait that timed out, and a deadlock victim.
+# MySQL/MariaDB error numbers: a lock wait that timed out, and a deadlock victim (on a
+# Galera cluster also a transaction that lost a certification conflict to another node).
 MYSQL_LOCK_WAIT_TIMEOUT = 1205
 MYSQL_DEADLOCK = 1213
+# A Galera node outside the primary component (lost quorum, still joining): every
+# statement that reads or writes a table answers "WSREP has not yet prepared node for
+# application use".
+MYSQL_WSREP_NOT_READY = 1047
+
+
+class Conflict(exceptions.APIException):
+    """A race a lock did not cover: the transaction rolled back, nothing was written."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "The request conflicts with a concurrent change."
+    default_code = "conflict"
 
 
 class ShowStarted(exceptions.APIException):
@@ -169,16 +182,32 @@ class ServiceUnavailable(exceptions.APIException):
     default_code = "service_unavailable"
 
 
+NODE_UNAVAILABLE_DETAIL = "The database is not ready to answer right now; try again shortly."
+
+
 def is_lock_conflict(exc: BaseException) -> bool:
-    """Tell whether a database error means "another transaction holds the rows"."""
+    """Tell whether a database error means "another transaction holds the rows".
+
+    On a Galera cluster that includes "another node committed a write to these rows (or
+    unique keys) first": 1213, at any statement, COMMIT included.
+    """
     if not isinstance(exc, OperationalError):
         return False
     errno = exc.args[0] if exc.args else None
     if errno in (MYSQL_LOCK_WAIT_TIMEOUT, MYSQL_DEADLOCK):
         return True
     message = str(exc).lower()
-    # SQLite's busy database; PostgreSQL's deadlock victim and lock_timeout.
+    # SQLite's busy database; PostgreSQL's deadlock victim and lock_timeout; Galera's
+    # "WSREP detected deadlock/conflict", should a driver report it without its number.
     return any(text in message for text in ("database is locked", "deadlock", "lock timeout"))
+
+
+def is_node_unavailable(exc: BaseException) -> bool:
+    """Tell whether a database error means "this Galera node is not in the cluster now"."""
+    if not isinstance(exc, DatabaseError):
+        return False
+    errno = exc.args[0] if exc.args else None
+    return errno == MYSQL_WSREP_NOT_READY or "wsrep has not yet prepared node" in str(exc).lower()
 
 
 # simplejwt's codes for a token it cannot use; the contract calls them all token_not_valid.
@@ -244,16 +273,18 @@ def _as_api_exception(exc: Exception) -> exceptions.APIException | None:
         return exceptions.ParseError("The request body is too large.")
     if is_lock_conflict(exc):
         return Busy()
+    if is_node_unavailable(exc):
+        # A node that lost quorum or is still joining: another node (or this one, in a
+        # moment) can answer; a load balancer's health check takes it out meanwhile.
+        logger.warning("database node not ready (not in the primary component): %s", exc)
+        return ServiceUnavailable(NODE_UNAVAILABLE_DETAIL)
     if isinstance(exc, (OperationalError, InterfaceError)):
         logger.warning("database unavailable: %s", exc)
         return ServiceUnavailable()
     if isinstance(exc, IntegrityError):
         # A race a lock did not cover; the transaction rolled back, nothing was written.
         logger.warning("integrity conflict: %s", exc)
-        conflict = exceptions.APIException("The request conflicts with a concurrent change.")
-        conflict.status_code = status.HTTP_409_CONFLICT
-        conflict.default_code = "conflict"
-        return conflict
+        return Conflict()
     return None
 
 

@@ -1,7 +1,8 @@
 """Rate limits; their rates come from THROTTLE_* settings (`off` disables one).
 
 The counters live in the cache (Redis when REDIS_URL is set). If the cache is down, the
-limits are not enforced for a while: a logged warning, not every request failing.
+limits are not enforced for a while: one warning per interval in the log, not every
+request failing (nor a traceback per request).
 """
 
 import hashlib
@@ -9,17 +10,30 @@ import logging
 
 from rest_framework import throttling
 
+from .breakers import OutageLog
+from .cache import CacheUnavailable
+
 logger = logging.getLogger(__name__)
+
+# One report per interval for all the throttles of this process: at 500 requests a
+# second, a line (let alone a traceback) per request would be gigabytes an hour.
+cache_outage_log = OutageLog(logger)
+
+
+def report_cache_outage(exc: Exception) -> None:
+    if isinstance(exc, CacheUnavailable):
+        return  # the cache's breaker has logged it, once per interval
+    cache_outage_log.warning(
+        "rate limits not enforced: cache unavailable (%s: %s)", type(exc).__name__, exc
+    )
 
 
 class FailOpenMixin:
     def allow_request(self, request, view):
         try:
             return super().allow_request(request, view)
-        except Exception:  # any cache outage (Redis down): serve the request unthrottled
-            logger.warning(
-                "throttle %s: cache unavailable, not enforced", self.scope, exc_info=True
-            )
+        except Exception as exc:  # noqa: BLE001 - any cache outage: serve unthrottled
+            report_cache_outage(exc)
             return True
 
 
@@ -53,11 +67,63 @@ class LoginUsernameRateThrottle(FailOpenMixin, throttling.SimpleRateThrottle):
 
     def get_cache_key(self, request, view):
         data = request.data if isinstance(request.data, dict) else {}
-        username = str(data.get("username") or "").strip().lower()
+        return self.key_for(data.get("username"))  # None for a malformed body: a 400
+
+    def key_for(self, username) -> str | None:
+        username = str(username or "").strip().lower()
         if not username:
-            return None  # a malformed body: the serializer answers 400
-        digest = hashlib.sha256(username.encode()).hexdigest()
+            return None
+        digest = hashlib.sha256(username.encode()).hexdigest()  # no usernames in cache keys
         return self.cache_format % {"scope": "login_username", "ident": digest}
+
+
+class LoginFailures:
+    """The API's login limits (THROTTLE_LOGIN per client IP and per username) for a login
+    form outside the API: the Django admin's (booking.middleware.AdminLoginThrottleMiddleware).
+
+    Failed attempts are added to the API login throttles' own counters (same cache keys,
+    same window), so guesses at one password through the admin and through /api/login/
+    add up. Only failures count here; a cache outage lets the attempt through, as on the API.
+    """
+
+    def __init__(self, request, username):
+        by_ip, by_username = LoginRateThrottle(), LoginUsernameRateThrottle()
+        self._counters = [
+            (throttle, key)
+            for throttle, key in (
+                (by_ip, by_ip.get_cache_key(request, None)),
+                (by_username, by_username.key_for(username)),
+            )
+            if throttle.rate is not None and key is not None
+        ]
+
+    def seconds_to_wait(self) -> float:
+        """Return how long until another attempt may be made (0: it may be made now)."""
+        wait = 0.0
+        try:
+            for throttle, key in self._counters:
+                history = self._recent(throttle, key)
+                if len(history) >= throttle.num_requests:
+                    wait = max(wait, throttle.duration - (throttle.timer() - history[-1]))
+        except Exception as exc:  # noqa: BLE001 - any cache outage: let the attempt through
+            report_cache_outage(exc)
+            return 0.0
+        return wait
+
+    def record_failure(self) -> None:
+        try:
+            for throttle, key in self._counters:
+                history = self._recent(throttle, key)
+                history.insert(0, throttle.timer())
+                throttle.cache.set(key, history, throttle.duration)
+        except Exception as exc:  # noqa: BLE001 - any cache outage: nothing to count in
+            report_cache_outage(exc)
+
+    @staticmethod
+    def _recent(throttle, key) -> list[float]:
+        """The attempts still inside the window, newest first (DRF's history format)."""
+        now = throttle.timer()
+        return [t for t in throttle.cache.get(key, []) if t > now - throttle.duration]
 
 
 class SignupRateThrottle(ClientIPRateThrottle):

@@ -50,10 +50,14 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
+    # Static files and CORS headers above it; everything below may need the database.
+    "booking.middleware.DatabaseBreakerMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Failed admin logins counted per IP and per username, like the API's (THROTTLE_LOGIN).
+    "booking.middleware.AdminLoginThrottleMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -95,14 +99,41 @@ if DB_ENGINE is None:
     )
 
 DB_CONN_MAX_AGE_SECONDS = config("DB_CONN_MAX_AGE_SECONDS", default=60, cast=int)
-DB_CONNECT_TIMEOUT_SECONDS = config("DB_CONNECT_TIMEOUT_SECONDS", default=3, cast=int)
+# How long a new connection may take, TCP and the server's greeting included: a server
+# next door answers in milliseconds; a frozen one never does.
+DB_CONNECT_TIMEOUT_SECONDS = config("DB_CONNECT_TIMEOUT_SECONDS", default=2, cast=int)
 # How long one transaction waits for a row another holds before giving up (MySQL's
 # default of 50 s would leave a client hanging; the booking service retries instead).
 DB_LOCK_WAIT_TIMEOUT_SECONDS = config("DB_LOCK_WAIT_TIMEOUT_SECONDS", default=3, cast=int)
 # How long to wait for the server's answer on an open connection (MySQL). Without it a
 # database that goes silent (host frozen, network partition) hangs a pooled connection
-# until gunicorn kills the worker. 0 disables it (e.g. for a long migration).
-DB_READ_TIMEOUT_SECONDS = config("DB_READ_TIMEOUT_SECONDS", default=15, cast=int)
+# until gunicorn kills the worker. The API's longest statement is a lock wait, so this
+# only has to outlast DB_LOCK_WAIT_TIMEOUT_SECONDS. 0 disables it (e.g. for a long
+# migration).
+DB_READ_TIMEOUT_SECONDS = config("DB_READ_TIMEOUT_SECONDS", default=5, cast=int)
+if (
+    DB_ENGINE == "django.db.backends.mysql"
+    and 0 < DB_READ_TIMEOUT_SECONDS <= DB_LOCK_WAIT_TIMEOUT_SECONDS
+):
+    raise ImproperlyConfigured(
+        f"DB_READ_TIMEOUT_SECONDS={DB_READ_TIMEOUT_SECONDS} must be longer than "
+        f"DB_LOCK_WAIT_TIMEOUT_SECONDS={DB_LOCK_WAIT_TIMEOUT_SECONDS} (or 0): a wait for "
+        "a locked seat would otherwise look like a dead database."
+    )
+# How long /healthz (and the breaker's probe) wait for `SELECT 1` on a fresh connection.
+DB_PROBE_TIMEOUT_SECONDS = config("DB_PROBE_TIMEOUT_SECONDS", default=1, cast=float)
+# Once a probe confirms the database is down, each process answers 503 at once instead
+# of making every request wait out the timeouts above, and probes again in the
+# background this often (booking.breakers.DatabaseBreaker). 0 disables the breaker.
+DB_BREAKER_SECONDS = config("DB_BREAKER_SECONDS", default=2, cast=int)
+
+# MariaDB Galera: wsrep_sync_wait for every session (a bitmask: 1 = reads wait until the
+# node has applied every transaction committed anywhere before them). 0 (off): a read on
+# one node may not yet see a write committed on another a moment before. Turn it on when
+# one client's requests may land on different nodes (see README, "Scaling"). MariaDB only.
+DB_WSREP_SYNC_WAIT = config("DB_WSREP_SYNC_WAIT", default=0, cast=int)
+if not 0 <= DB_WSREP_SYNC_WAIT <= 15:
+    raise ImproperlyConfigured(f"DB_WSREP_SYNC_WAIT={DB_WSREP_SYNC_WAIT} must be 0-15.")
 
 if DB_ENGINE == "django.db.backends.sqlite3":
     _default_db = {
@@ -133,6 +164,7 @@ else:
                 "SET sql_mode='STRICT_TRANS_TABLES,NO_ZERO_DATE,NO_ZERO_IN_DATE,"
                 "ERROR_FOR_DIVISION_BY_ZERO', "
                 f"innodb_lock_wait_timeout={DB_LOCK_WAIT_TIMEOUT_SECONDS}"
+                + (f", wsrep_sync_wait={DB_WSREP_SYNC_WAIT}" if DB_WSREP_SYNC_WAIT else "")
             ),
         }
         if DB_READ_TIMEOUT_SECONDS:
@@ -196,12 +228,22 @@ if DEBUG:
 # --- Cache (throttle counters; shared across workers when REDIS_URL is set) ---
 
 REDIS_URL = config("REDIS_URL", default="")
+# How long one Redis call may take (connecting, and each answer). Redis answers in well
+# under a millisecond; a frozen one would otherwise add this to every request.
+REDIS_SOCKET_TIMEOUT_SECONDS = config("REDIS_SOCKET_TIMEOUT_SECONDS", default=0.25, cast=float)
+# After a Redis call fails, each process leaves Redis alone this long (rate limits are
+# not enforced meanwhile) instead of paying the timeout on every request. 0 disables.
+REDIS_BREAKER_SECONDS = config("REDIS_BREAKER_SECONDS", default=5, cast=int)
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "booking.cache.RedisCache",
             "LOCATION": REDIS_URL,
-            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+            "OPTIONS": {
+                "socket_connect_timeout": REDIS_SOCKET_TIMEOUT_SECONDS,
+                "socket_timeout": REDIS_SOCKET_TIMEOUT_SECONDS,
+                "breaker_seconds": REDIS_BREAKER_SECONDS,
+            },
         }
     }
 else:
@@ -270,9 +312,11 @@ SIMPLE_JWT = {
 SPECTACULAR_SETTINGS = {
     "TITLE": "Movie Booking API",
     "DESCRIPTION": (
-        "Browse movies and shows, see free seats, book one or several seats of a show "
-        "at once, cancel, and list your bookings. Authenticate with `POST /api/login/` "
-        "and use the `access` token with the Authorize button (Bearer)."
+        "Browse movies, cinemas and shows, see a show's seat map, hold seats while you "
+        "pay, book one or several seats at once (or the best available), cancel, and list "
+        "your bookings. Authenticate with `POST /api/login/` and put the `access` token "
+        "in the Authorize button (Bearer). The sections below are the conventions every "
+        "endpoint follows."
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
@@ -282,6 +326,45 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "SWAGGER_UI_SETTINGS": {"persistAuthorization": True, "deepLinking": True},
     "ENUM_NAME_OVERRIDES": {"BookingStatusEnum": "booking.models.Booking.Status"},
+    # The guide (conventions, the error-code table) is appended by booking.schema.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "booking.schema.add_the_guide",
+    ],
+    "TAGS": [
+        {
+            "name": "accounts",
+            "description": "Sign up, log in (JWT), refresh and revoke tokens, the signed-in "
+            "user; change or reset the password; delete the account.",
+        },
+        {
+            "name": "movies",
+            "description": "The catalogue of movies: public reads with search, filters "
+            "and ordering; staff writes.",
+        },
+        {
+            "name": "shows",
+            "description": "Screenings of a movie on a screen at a time, with prices per "
+            "seat category, and each show's seat map (with an ETag). Public reads; staff "
+            "writes. Shows on one screen never overlap.",
+        },
+        {
+            "name": "cinemas",
+            "description": "Cinemas and their screens: each screen's layout of rows, "
+            "aisles, seat categories and wheelchair spaces. Public reads; staff writes.",
+        },
+        {
+            "name": "bookings",
+            "description": "Book seats of a show (by number, by label, or the best "
+            "available), with an optional Idempotency-Key; list, read and cancel your "
+            "own bookings.",
+        },
+        {
+            "name": "checkout",
+            "description": "Hold seats while you pay (SEAT_HOLD_MINUTES), then confirm the "
+            "hold into a booking or release it.",
+        },
+    ],
 }
 
 # The largest request body accepted. The API's biggest legitimate body (a screen of 50

@@ -15,12 +15,20 @@ Run from anywhere: `.venv/bin/python scripts/multiprocess_check.py` (exit status
              (and 8th) are 429 `throttled` with Retry-After on either server.
              For contrast (informational only) the same with REDIS_URL unset.
 
+With --galera-nodes HOST:PORT,HOST:PORT,HOST:PORT (a MariaDB Galera cluster, e.g. the one
+`scripts/galera.sh up` starts) each server is on a node of its own: the race runs through
+one server per node (A, B, C), which read their own writes from any node
+(DB_WSREP_SYNC_WAIT=1); the database is created, seeded and checked through the first
+node, after it has caught up with the others. Part 2 is skipped there: it is about Redis,
+not the database, and the single-server run covers it.
+
 Needs MariaDB/MySQL on 127.0.0.1:3306 as root with an empty password (CI_MYSQL_HOST,
 CI_MYSQL_PORT, CI_MYSQL_USER, CI_MYSQL_PASSWORD override that) and Redis on
 127.0.0.1:6379 (CI_REDIS_HOST, CI_REDIS_PORT, CI_REDIS_DB, default db 5: only that db is
 ever flushed). Creates database `ci_multiproc_<pid>_<random>` and drops it at the end.
 """
 
+import argparse
 import os
 import secrets
 import shutil
@@ -37,8 +45,6 @@ from pathlib import Path
 import harness
 from harness import (
     GUNICORN_WORKERS,
-    MYSQL_HOST,
-    MYSQL_PORT,
     Reply,
     Server,
     call,
@@ -107,10 +113,31 @@ class Report:
 # --- Setup ------------------------------------------------------------------------------
 
 
-def server_env(db_name: str, **settings: str) -> dict:
+# Galera nodes (host, port) from --galera-nodes: server number i is on node i. Empty: one
+# MariaDB (CI_MYSQL_HOST/CI_MYSQL_PORT) for every server.
+NODES: list[tuple[str, int]] = []
+
+
+def server_env(db_name: str, node: int = 0, **settings: str) -> dict:
     """Logins counted in Redis but never throttled, unless settings say otherwise."""
     settings = {"REDIS_URL": REDIS_URL, "THROTTLE_LOGIN": "1000/min", **settings}
-    return harness.mysql_env(db_name, **settings)
+    if not NODES:
+        return harness.mysql_env(db_name, **settings)
+    host, port = NODES[node % len(NODES)]
+    # A client's next request may reach another node: reads wait for earlier commits.
+    settings = {"DB_WSREP_SYNC_WAIT": "1", **settings}
+    return harness.mysql_env(db_name, db_host=host, db_port=port, **settings)
+
+
+def where(server: "Server") -> str:
+    return f"{server.name} :{server.port} -> {server.env['DB_HOST']}:{server.env['DB_PORT']}"
+
+
+def catch_up() -> None:
+    """Let this process's reads see every commit of the cluster's other nodes (Galera)."""
+    from booking.services.transactions import catch_up as catch_up_with_the_cluster
+
+    catch_up_with_the_cluster()
 
 
 def seed() -> tuple[list[int], list[str]]:
@@ -202,9 +229,10 @@ def race(show_id: int, servers: list[Server], tokens: list[str]) -> list[Attempt
 
 
 def check_race(show_id: int, attempts: list[Attempt], servers: list[Server], report: Report):
-    """Check one round; return (statuses, seats booked, 409s lost to the other server)."""
+    """Check one round; return (statuses, seats booked, 409s lost to another server)."""
     from booking.models import Booking, Seat
 
+    catch_up()  # bookings made through other Galera nodes are applied here too
     requests_per_seat = Counter(seat for attempt in attempts for seat in attempt.seats)
     servers_per_seat = defaultdict(set)
     for attempt in attempts:
@@ -293,7 +321,7 @@ def check_race(show_id: int, attempts: list[Attempt], servers: list[Server], rep
             f"the 201s say {sorted(booked)}",
         )
 
-    # Losers that lost to a booking made through the other server: the database, not a
+    # Losers that lost to a booking made through another server: the database, not a
     # process, decided.
     lost_across = sum(
         1
@@ -306,6 +334,10 @@ def check_race(show_id: int, attempts: list[Attempt], servers: list[Server], rep
         )
     )
     return statuses, booked, lost_across
+
+
+def names_of(servers: list[Server]) -> str:
+    return "/".join(server.name for server in servers)
 
 
 def login_all(names: list[str], servers: list[Server], report: Report) -> list[str]:
@@ -337,7 +369,8 @@ def part_race(
     started = time.monotonic()
     tokens = login_all(names, servers, report)
     say(
-        f"  {sum(map(bool, tokens))}/{len(names)} users logged in (alternating A/B) "
+        f"  {sum(map(bool, tokens))}/{len(names)} users logged in (in turn through "
+        f"{'/'.join(server.name for server in servers)}) "
         f"in {time.monotonic() - started:.1f}s"
     )
     if not all(tokens):
@@ -345,11 +378,13 @@ def part_race(
     say(
         f"\n== race: {RACE_ROUNDS} shows x {SHOW_SEATS} seats, "
         f"{len(race_plan(servers))} concurrent bookings of {min(CHUNK_SIZES)}-"
-        f"{max(CHUNK_SIZES)} seats each, every seat requested 4x (2 via A, 2 via B)"
+        f"{max(CHUNK_SIZES)} seats each, every seat requested {2 * len(servers)}x "
+        f"(2 via each of {', '.join(server.name for server in servers)})"
     )
     say(
         f"  {'show':>4} {'201':>4} {'409':>4} {'503':>4} {'other':>5} "
-        f"{'seats booked':>12} {'seats won via A/B':>17} {'409s lost to other server':>25} "
+        f"{'seats booked':>12} {'seats won via ' + names_of(servers):>17} "
+        f"{'409s lost to another server':>27} "
         f"{'s':>5}"
     )
     for show_id in show_ids:
@@ -362,7 +397,8 @@ def part_race(
         say(
             f"  {show_id:>4} {statuses[201]:>4} {statuses[409]:>4} {statuses[503]:>4} "
             f"{other:>5} {len(booked):>6}/{SHOW_SEATS:<5} "
-            f"{via['A']:>8}/{via['B']:<8} {lost_across:>25} {seconds:>5.2f}"
+            f"{'/'.join(str(via[server.name]) for server in servers):>17} "
+            f"{lost_across:>27} {seconds:>5.2f}"
         )
     return tokens
 
@@ -437,45 +473,72 @@ def part_throttle(username: str, shared: list[Server], local: list[Server], repo
 # --- Main -------------------------------------------------------------------------------
 
 
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--galera-nodes",
+        default="",
+        metavar="HOST:PORT,...",
+        help="put each server on a node of this Galera cluster (e.g. "
+        "127.0.0.1:3401,127.0.0.1:3402,127.0.0.1:3403)",
+    )
+    return parser.parse_args()
+
+
 def main() -> int:
+    args = parse_args()
+    for item in filter(None, args.galera_nodes.split(",")):
+        host, _, port = item.strip().rpartition(":")
+        NODES.append((host, int(port)))
+    if NODES:
+        # Create, migrate, seed and check through the first node.
+        harness.MYSQL_HOST, harness.MYSQL_PORT = NODES[0]
     started = time.monotonic()
     report = Report()
     db_name = f"ci_multiproc_{os.getpid()}_{secrets.token_hex(3)}"
     log_dir = Path(tempfile.mkdtemp(prefix="ci_multiproc_"))
     db_created = False
     rate = {"THROTTLE_LOGIN": f"{LOGIN_RATE}/min"}
-    race_servers = [Server(name, server_env(db_name), log_dir) for name in ("A", "B")]
+    race_names = ("A", "B", "C")[: max(2, len(NODES))]
+    race_servers = [
+        Server(name, server_env(db_name, node), log_dir) for node, name in enumerate(race_names)
+    ]
     shared = [
-        Server(f"{name}-redis", server_env(db_name, REDIS_URL=REDIS_URL, **rate), log_dir)
-        for name in ("A", "B")
+        Server(f"{name}-redis", server_env(db_name, node, REDIS_URL=REDIS_URL, **rate), log_dir)
+        for node, name in enumerate(("A", "B"))
     ]
     local = [
-        Server(f"{name}-locmem", server_env(db_name, REDIS_URL="", **rate), log_dir)
-        for name in ("A", "B")
+        Server(f"{name}-locmem", server_env(db_name, node, REDIS_URL="", **rate), log_dir)
+        for node, name in enumerate(("A", "B"))
     ]
     try:
-        say(f"== database {db_name} on {MYSQL_HOST}:{MYSQL_PORT}: create, migrate, seed")
+        say(
+            f"== database {db_name} on {harness.MYSQL_HOST}:{harness.MYSQL_PORT}: "
+            "create, migrate, seed"
+        )
         mysql_admin(f"CREATE DATABASE `{db_name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
         db_created = True
         flush_redis_db()
         for server in race_servers:  # gunicorn boots while we migrate: /healthz needs no table
             server.spawn()
-        env = server_env(db_name)
+        env = server_env(db_name)  # node 1 of a cluster
         migrate(env)
         setup_django(env)
         show_ids, names = seed()
         for server in race_servers:
             server.wait_ready()
+        database = f"a {len(NODES)}-node Galera cluster" if NODES else "one database"
         say(
-            f"== servers A :{race_servers[0].port} and B :{race_servers[1].port} "
-            f"({GUNICORN_WORKERS} workers each), one database, Redis db {REDIS_DB} "
+            f"== servers {', '.join(where(server) for server in race_servers)} "
+            f"({GUNICORN_WORKERS} workers each), {database}, Redis db {REDIS_DB} "
             f"({time.monotonic() - started:.1f}s)"
         )
         tokens = part_race(show_ids, names, race_servers, report)
-        for server in shared + local:  # they boot while the race pair shuts down
-            server.spawn()
+        if not NODES:
+            for server in shared + local:  # they boot while the race pair shuts down
+                server.spawn()
         stop_servers(race_servers)
-        if all(tokens):
+        if all(tokens) and not NODES:
             part_throttle(names[0], shared, local, report)
     except Exception as exc:  # noqa: BLE001 - a setup failure is a failed check, with why
         report.check(False, f"{type(exc).__name__}: {exc}")

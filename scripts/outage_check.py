@@ -14,11 +14,30 @@ socket and every forwarded connection close, so pooled connections die too).
 3. silent:   the proxy listens again but never answers (a partitioned or frozen host):
              the same 503s, each bounded by DB_CONNECT_TIMEOUT_SECONDS.
 4. recovery: the proxy forwards again on the same port; without restarting gunicorn,
-             /healthz turns 200 within RECOVERY_POLLS polls, everything works again,
-             and the seat map holds exactly the seats booked while the database was up.
+             /healthz turns 200 within RECOVERY_POLLS polls, every endpoint within
+             DB_BREAKER_SECONDS more (each worker's breaker probes again), and the seat
+             map holds exactly the seats booked while the database was up.
+5. frozen:   a MariaDB of our own (scripts/private_servers.py) is SIGSTOPped under a
+             gunicorn whose workers hold pooled connections to it: for FROZEN_SECONDS,
+             requests are sent one after another. Every answer is a JSON 503; /healthz
+             within HEALTHZ_BOUND_SECONDS every time; at most one slow answer per worker
+             (the one that finds the database frozen: DB_READ_TIMEOUT_SECONDS on its
+             pooled connection + DB_CONNECT_TIMEOUT_SECONDS to reconnect), every other
+             one within FAST_BOUND_SECONDS (the breaker). SIGCONT: all 200 again within
+             DB_BREAKER_SECONDS + RECOVERY_MARGIN_SECONDS, no restart.
+6. redis:    a redis-server of our own under the rate limits (REDIS_URL, limits on but
+             never reached): its latency is measured up, then SIGSTOPped (frozen), then
+             killed (gone). Every request still answers 200, none slower than
+             REDIS_BOUND_SECONDS, the median stays near the healthy one, and the log says
+             so at most once per worker per phase, with no traceback.
+
+Latencies before and during each outage are printed. The settings under test are given
+explicitly (settings.py's defaults), so that a developer's .env cannot change the check.
 
 Needs MariaDB/MySQL on 127.0.0.1:3306 as root with an empty password (CI_MYSQL_HOST,
-CI_MYSQL_PORT, CI_MYSQL_USER and CI_MYSQL_PASSWORD override that). It creates its own
+CI_MYSQL_PORT, CI_MYSQL_USER and CI_MYSQL_PASSWORD override that), and Debian's
+mariadb-server (mariadb-install-db) and redis-server for the private servers of phases 5
+and 6 (the machine's own MariaDB and Redis are never frozen). It creates its own
 database `ci_outage_<pid>_<random>` and drops it at the end.
 """
 
@@ -28,6 +47,7 @@ import os
 import secrets
 import shutil
 import socket
+import statistics
 import tempfile
 import threading
 import time
@@ -49,12 +69,35 @@ from harness import (
     say,
     setup_django,
 )
+from private_servers import PrivateMariaDB, PrivateRedis
 
-DB_CONNECT_TIMEOUT_SECONDS = 2
-CLIENT_TIMEOUT_SECONDS = 15
+# The settings under test: settings.py's defaults, given explicitly (a .env would win).
+TIMEOUT_SETTINGS = {
+    "DB_CONNECT_TIMEOUT_SECONDS": 2,
+    "DB_READ_TIMEOUT_SECONDS": 5,
+    "DB_PROBE_TIMEOUT_SECONDS": 1,
+    "DB_BREAKER_SECONDS": 2,
+    "REDIS_SOCKET_TIMEOUT_SECONDS": 0.25,
+    "REDIS_BREAKER_SECONDS": 5,
+}
+DB_CONNECT_TIMEOUT_SECONDS = TIMEOUT_SETTINGS["DB_CONNECT_TIMEOUT_SECONDS"]
+DB_READ_TIMEOUT_SECONDS = TIMEOUT_SETTINGS["DB_READ_TIMEOUT_SECONDS"]
+DB_BREAKER_SECONDS = TIMEOUT_SETTINGS["DB_BREAKER_SECONDS"]
+CLIENT_TIMEOUT_SECONDS = 30
 OUTAGE_BOUND_SECONDS = 10
 RECOVERY_POLLS = 20
 RECOVERY_POLL_INTERVAL_SECONDS = 0.5
+RECOVERY_MARGIN_SECONDS = 3
+# Phase 5: the frozen database.
+FROZEN_SECONDS = 12
+HEALTHZ_BOUND_SECONDS = 2.0  # DB_PROBE_TIMEOUT_SECONDS plus the request's own time
+FAST_BOUND_SECONDS = 2.0  # an answer from the breaker, or from its probe
+SLOW_BOUND_SECONDS = DB_READ_TIMEOUT_SECONDS + DB_CONNECT_TIMEOUT_SECONDS + 2
+PAUSE_BETWEEN_REQUESTS_SECONDS = 0.1
+# Phase 6: Redis frozen and gone.
+REDIS_REQUESTS = 40
+REDIS_BOUND_SECONDS = 1.0  # one socket timeout (0.25 s) per call, never a second one
+REDIS_MEDIAN_MARGIN_SECONDS = 0.05
 TOTAL_SEATS = 40
 PASSWORD = "outage-check-" + secrets.token_urlsafe(12)
 
@@ -194,16 +237,15 @@ class Report:
         self.failures.append(message)
 
 
-def server_env(db_name: str, db_host: str, db_port: int) -> dict:
-    return harness.mysql_env(
-        db_name,
-        db_host=db_host,
-        db_port=db_port,
-        DB_CONNECT_TIMEOUT_SECONDS=str(DB_CONNECT_TIMEOUT_SECONDS),
-        DB_CONN_MAX_AGE_SECONDS="60",  # pooled connections: the outage must kill them
-        REDIS_URL="",  # throttles in local memory: only the database goes down here
-        THROTTLE_LOGIN="100/min",
-    )
+def server_env(db_name: str, db_host: str, db_port: int, **settings: str) -> dict:
+    """The settings under test; settings override them."""
+    defaults = {
+        **{name: str(value) for name, value in TIMEOUT_SETTINGS.items()},
+        "DB_CONN_MAX_AGE_SECONDS": "60",  # pooled connections: the outage must kill them
+        "REDIS_URL": "",  # throttles in local memory: only the database goes down here
+        "THROTTLE_LOGIN": "100/min",
+    }
+    return harness.mysql_env(db_name, db_host=db_host, db_port=db_port, **{**defaults, **settings})
 
 
 def seed(env: dict) -> tuple[int, str]:
@@ -377,6 +419,13 @@ def main() -> int:
             time.sleep(RECOVERY_POLL_INTERVAL_SECONDS)
         else:
             report.fail(f"recovery: /healthz not 200 after {RECOVERY_POLLS} polls")
+        # Each worker's breaker may still be open for up to DB_BREAKER_SECONDS; then its
+        # probe finds the database again. Wait for a run of 200s, one per worker and more.
+        waited = wait_for_api(server.port, DB_BREAKER_SECONDS + RECOVERY_MARGIN_SECONDS)
+        if waited is None:
+            report.fail("recovery: the API did not answer 200 again after /healthz did")
+        else:
+            say(f"  /api/movies/ 200 on every worker {waited:.2f}s after /healthz 200")
         rows = []
         for round_number, seat in ((1, 3), (2, 4)):  # twice: both workers must have recovered
             rows += run_probes(server.port, probes(seat, True, f" #{round_number}"), token)
@@ -389,6 +438,10 @@ def main() -> int:
         say(f"\n  booked seats after recovery: {booked} (expected [1, 3, 4])")
         if booked != [1, 3, 4]:
             report.fail(f"recovery: booked seats are {booked}, expected [1, 3, 4]")
+
+        server.stop()
+        frozen_database_phase(report, log_dir)
+        redis_phase(report, db_name, log_dir)
     except Exception as exc:  # noqa: BLE001 - a setup failure is a failed check, with why
         report.fail(f"{type(exc).__name__}: {exc}")
     finally:
@@ -413,6 +466,175 @@ def main() -> int:
     shutil.rmtree(log_dir, ignore_errors=True)
     say(f"\nOK: outage answered 503 fast, recovery without restart ({elapsed:.1f}s)")
     return 0
+
+
+# --- Phases 5 and 6: a frozen database, a frozen and a dead Redis ------------------------
+
+
+def wait_for_api(port: int, deadline_seconds: float) -> float | None:
+    """Poll /api/movies/ until it answers 200 several times running; return the wait."""
+    started = time.monotonic()
+    in_a_row = 0
+    while time.monotonic() - started < deadline_seconds:
+        in_a_row = in_a_row + 1 if call(port, "GET", "/api/movies/").status == 200 else 0
+        if in_a_row >= 2 * GUNICORN_WORKERS:
+            return time.monotonic() - started
+        time.sleep(0.1)
+    return None
+
+
+def latency_summary(seconds: list[float]) -> str:
+    if not seconds:
+        return "no requests"
+    ordered = sorted(seconds)
+    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+    return (
+        f"{len(ordered)} requests: median {statistics.median(ordered) * 1000:.1f} ms, "
+        f"p95 {p95 * 1000:.1f} ms, max {ordered[-1] * 1000:.1f} ms"
+    )
+
+
+def frozen_database_phase(report: Report, log_dir: Path) -> None:
+    """Phase 5: SIGSTOP a private mariadbd under a gunicorn with pooled connections."""
+    database = PrivateMariaDB()
+    server: Server | None = None
+    try:
+        say("\n== phase 5: a frozen database (SIGSTOP of a private mariadbd)")
+        database.start()
+        database.execute("CREATE DATABASE frozen CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
+        env = server_env("frozen", "127.0.0.1", database.port)
+        migrate(env)
+        server = Server("frozen", env, log_dir)
+        server.start()
+        say(
+            f"  mariadbd pid {database.proc.pid} on 127.0.0.1:{database.port}, gunicorn on "
+            f":{server.port}; " + ", ".join(f"{k}={v}" for k, v in TIMEOUT_SETTINGS.items())
+        )
+        paths = ["/api/movies/", "/api/shows/", "/healthz"]
+        healthy = [call(server.port, "GET", path) for path in paths * 4]  # pools every worker
+        say(f"  up:     {latency_summary([r.seconds for r in healthy])}")
+        for reply in healthy:
+            if reply.status != 200:
+                report.fail(f"frozen: before the freeze a request answered {reply.status}")
+
+        database.freeze()
+        say(f"  frozen: SIGSTOP {database.proc.pid}; one request after another, {FROZEN_SECONDS}s")
+        rows: list[tuple[str, float, Reply]] = []
+        started = time.monotonic()
+        while time.monotonic() - started < FROZEN_SECONDS:
+            path = paths[len(rows) % len(paths)]
+            at = time.monotonic() - started
+            rows.append((path, at, call(server.port, "GET", path)))
+            time.sleep(PAUSE_BETWEEN_REQUESTS_SECONDS)
+        check_frozen(rows, report)
+
+        database.thaw()
+        say(f"  thawed: SIGCONT {database.proc.pid}")
+        waited = wait_for_api(server.port, DB_BREAKER_SECONDS + RECOVERY_MARGIN_SECONDS)
+        if waited is None:
+            report.fail(
+                f"frozen: the API did not answer 200 within "
+                f"{DB_BREAKER_SECONDS + RECOVERY_MARGIN_SECONDS}s of SIGCONT"
+            )
+        else:
+            say(f"  every worker answers 200 again {waited:.2f}s after SIGCONT (no restart)")
+    finally:
+        if server is not None:
+            server.stop()
+        database.cleanup()
+
+
+def check_frozen(rows: list[tuple[str, float, Reply]], report: Report) -> None:
+    say(f"  {'at':>6}  {'request':<14} {'status':>6}  {'code':<22} {'seconds':>7}")
+    for path, at, reply in rows:
+        code = reply.code or ("(json)" if reply.is_json else reply.error[:22] or "(not json)")
+        status = reply.status or "-"
+        say(f"  {at:>5.1f}s  {path:<14} {status!s:>6}  {code:<22} {reply.seconds:>7.2f}")
+        where = f"frozen: {path} at {at:.1f}s"
+        if reply.status != 503 or not reply.is_json:
+            report.fail(f"{where} answered {reply.status or reply.error}, expected a JSON 503")
+        elif path.startswith("/api/") and reply.code != "service_unavailable":
+            report.fail(f"{where} has code {reply.code!r}, expected 'service_unavailable'")
+        if path == "/healthz" and reply.seconds > HEALTHZ_BOUND_SECONDS:
+            report.fail(f"{where} took {reply.seconds:.2f}s (bound {HEALTHZ_BOUND_SECONDS}s)")
+        if reply.seconds > SLOW_BOUND_SECONDS:
+            report.fail(f"{where} took {reply.seconds:.2f}s (bound {SLOW_BOUND_SECONDS}s)")
+    slow = [reply for _, _, reply in rows if reply.seconds > FAST_BOUND_SECONDS]
+    fast = [reply.seconds for _, _, reply in rows if reply.seconds <= FAST_BOUND_SECONDS]
+    healthz = [reply.seconds for path, _, reply in rows if path == "/healthz"]
+    say(f"  frozen, all:     {latency_summary([reply.seconds for _, _, reply in rows])}")
+    say(f"  frozen, /healthz: {latency_summary(healthz)}")
+    say(
+        f"  {len(slow)} slow answer(s) (> {FAST_BOUND_SECONDS}s: a worker finding the freeze), "
+        f"{len(fast)} fast ones: {latency_summary(fast)}"
+    )
+    if len(slow) > GUNICORN_WORKERS:
+        report.fail(
+            f"frozen: {len(slow)} answers slower than {FAST_BOUND_SECONDS}s; at most one per "
+            f"worker ({GUNICORN_WORKERS}) was expected, the breaker answering the rest"
+        )
+
+
+def redis_phase(report: Report, db_name: str, log_dir: Path) -> None:
+    """Phase 6: the rate limits' Redis frozen, then gone; the API pays a bounded cost."""
+    redis = PrivateRedis()
+    server: Server | None = None
+    try:
+        say("\n== phase 6: Redis frozen (SIGSTOP), then gone (killed)")
+        redis.start()
+        # Rate limits on (so every request reads and writes Redis), never reached.
+        limits = {f"THROTTLE_{scope}": "100000/min" for scope in harness.THROTTLE_SCOPES}
+        env = server_env(db_name, MYSQL_HOST, MYSQL_PORT, REDIS_URL=redis.url, **limits)
+        server = Server("redis", env, log_dir)
+        server.start()
+        say(f"  redis-server pid {redis.proc.pid} at {redis.url}, gunicorn on :{server.port}")
+
+        def measure(label: str) -> list[float]:
+            replies = [call(server.port, "GET", "/api/movies/") for _ in range(REDIS_REQUESTS)]
+            for reply in replies:
+                if reply.status != 200:
+                    report.fail(
+                        f"redis {label}: /api/movies/ answered {reply.status or reply.error}"
+                    )
+            seconds = [reply.seconds for reply in replies]
+            say(f"  {label:<7} {latency_summary(seconds)}")
+            return seconds
+
+        healthy = statistics.median(measure("up:"))
+        log_lines = len(server.log_path.read_text(errors="replace").splitlines())
+        redis.freeze()
+        frozen = measure("frozen:")
+        redis.thaw()
+        time.sleep(TIMEOUT_SETTINGS["REDIS_BREAKER_SECONDS"])  # let the breakers close again
+        measure("thawed:")
+        redis.kill()
+        gone = measure("gone:")
+        for label, seconds in (("frozen", frozen), ("gone", gone)):
+            if max(seconds) > REDIS_BOUND_SECONDS:
+                report.fail(
+                    f"redis {label}: slowest request {max(seconds):.2f}s "
+                    f"(bound {REDIS_BOUND_SECONDS}s)"
+                )
+            if statistics.median(seconds) > healthy + REDIS_MEDIAN_MARGIN_SECONDS:
+                report.fail(
+                    f"redis {label}: median {statistics.median(seconds) * 1000:.1f} ms, "
+                    f"healthy {healthy * 1000:.1f} ms (margin {REDIS_MEDIAN_MARGIN_SECONDS}s)"
+                )
+
+        logged = server.log_path.read_text(errors="replace").splitlines()[log_lines:]
+        warnings = [line for line in logged if "WARNING" in line or "ERROR" in line]
+        say(f"  log during the Redis outages ({len(warnings)} warning line(s)):")
+        for line in warnings:
+            say(f"    {line[:160]}")
+        if any("Traceback" in line for line in logged):
+            report.fail("redis: a traceback was logged during the Redis outage")
+        # Per worker: frozen reported, back again, gone reported (one interval each).
+        if len(warnings) > 3 * GUNICORN_WORKERS:
+            report.fail(f"redis: {len(warnings)} warning lines for {3 * REDIS_REQUESTS} requests")
+    finally:
+        if server is not None:
+            server.stop()
+        redis.cleanup()
 
 
 if __name__ == "__main__":

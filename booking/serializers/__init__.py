@@ -14,7 +14,7 @@ from .catalogue import (
     ShowInput,
     ShowOutput,
 )
-from .common import ErrorOutput, UTCDateTimeField, UTCModelSerializer
+from .common import UTCDateTimeField, UTCModelSerializer
 from .venues import CinemaInput, CinemaOutput, ScreenInput, ScreenOutput
 
 __all__ = [
@@ -23,7 +23,6 @@ __all__ = [
     "BookingShowOutput",
     "CinemaInput",
     "CinemaOutput",
-    "ErrorOutput",
     "HoldOutput",
     "LogoutInput",
     "MeOutput",

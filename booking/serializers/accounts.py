@@ -4,6 +4,7 @@ from django.contrib.auth import password_validation
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
+from drf_spectacular.utils import OpenApiExample, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework_simplejwt.exceptions import InvalidToken
 from rest_framework_simplejwt.serializers import TokenRefreshSerializer
@@ -13,6 +14,7 @@ from rest_framework_simplejwt.utils import get_md5_hash_password
 
 from ..models import User
 from ..selectors import same_name
+from ..services.transactions import retry_on_lock_conflict
 from .common import UTCModelSerializer
 
 MIN_PASSWORD_LENGTH = 8
@@ -70,6 +72,27 @@ class SignupInput(serializers.Serializer):
         return attrs
 
 
+ACCESS_EXAMPLE = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoiYWNjZXNzIn0.c2lnbmF0dXJl"
+REFRESH_EXAMPLE = (
+    "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoicmVmcmVzaCJ9.c2lnbmF0dXJl"
+)
+
+
+@extend_schema_serializer(
+    examples=[
+        OpenApiExample(
+            "A new account",
+            value={
+                "id": 17,
+                "username": "newfan",
+                "email": "newfan@example.com",
+                "access": ACCESS_EXAMPLE,
+                "refresh": REFRESH_EXAMPLE,
+            },
+            response_only=True,
+        )
+    ]
+)
 class SignupOutput(serializers.Serializer):
     id = serializers.IntegerField()
     username = serializers.CharField()
@@ -78,6 +101,15 @@ class SignupOutput(serializers.Serializer):
     refresh = serializers.CharField(help_text="JWT refresh token.")
 
 
+@extend_schema_serializer(
+    examples=[
+        OpenApiExample(
+            "A token pair",
+            value={"access": ACCESS_EXAMPLE, "refresh": REFRESH_EXAMPLE},
+            response_only=True,
+        )
+    ]
+)
 class TokenPairOutput(serializers.Serializer):
     access = serializers.CharField(help_text="JWT access token (Bearer).")
     refresh = serializers.CharField(help_text="JWT refresh token (rotates on refresh).")
@@ -87,6 +119,15 @@ class LogoutInput(serializers.Serializer):
     refresh = serializers.CharField(help_text="The refresh token to revoke.")
 
 
+@extend_schema_serializer(
+    examples=[
+        OpenApiExample(
+            "A customer",
+            value={"id": 2, "username": "demo", "email": "demo@example.com", "is_staff": False},
+            response_only=True,
+        )
+    ]
+)
 class MeOutput(UTCModelSerializer):
     class Meta:
         model = User
@@ -104,11 +145,19 @@ class TokenRefreshInput(TokenRefreshSerializer):
             user.password
         ):
             raise InvalidToken("This token was issued before the password changed.")
+        return self._redeem(refresh, attrs)
+
+    @retry_on_lock_conflict  # a redemption on another Galera node may win, even at COMMIT
+    def _redeem(self, refresh, attrs):
         jti = refresh.payload[jwt_settings.JTI_CLAIM]
         with transaction.atomic():
             # Redeem once: parallel redemptions of one token queue on its outstanding row,
             # and each after the first finds it blacklisted. simplejwt alone checks, then
-            # blacklists with get_or_create: ten at once all pass the check.
+            # blacklists with get_or_create: ten at once all pass the check. Across Galera
+            # nodes the row lock queues nobody, but the blacklist row's unique key does:
+            # two redemptions that both insert it cannot both commit (1213, retried), and
+            # one that is applied here while we hold the lock aborts us (1213 too) rather
+            # than let get_or_create find it.
             refresh.outstand()
             OutstandingToken.objects.select_for_update().filter(jti=jti).values_list("pk").get()
             if BlacklistedToken.objects.filter(token__jti=jti).exists():

@@ -1,9 +1,15 @@
 """Bookings: what a booking request may say, and how a booking is rendered."""
 
+import copy
 from collections import Counter
 from typing import Literal
 
 from django.utils import timezone
+from drf_spectacular.utils import (
+    OpenApiExample,
+    PolymorphicProxySerializer,
+    extend_schema_serializer,
+)
 from rest_framework import serializers
 
 from ..models import MAX_CATEGORY_LENGTH, MAX_SEAT_LABEL_LENGTH, Booking, Hold, Show
@@ -86,6 +92,44 @@ class BookSeatsInput(serializers.Serializer):
         return attrs
 
 
+def _choice_of(field_name: str, component_name: str, doc: str) -> type[serializers.Serializer]:
+    """Return a schema-only serializer with BookSeatsInput's field_name, required.
+
+    The field is rebuilt from the arguments it was declared with, so that its bounds and
+    help text stay BookSeatsInput's own. Only the OpenAPI schema uses these classes.
+    """
+    declared = BookSeatsInput._declared_fields[field_name]
+    # As DRF's Field.__deepcopy__ does: fresh (unbound) copies of the arguments.
+    kwargs = {
+        key: value if key in ("validators", "regex") else copy.deepcopy(value)
+        for key, value in declared._kwargs.items()
+    }
+    field = type(declared)(*copy.deepcopy(declared._args), **{**kwargs, "required": True})
+    return type(
+        component_name,
+        (serializers.Serializer,),
+        {"__module__": __name__, "__doc__": doc, field_name: field},
+    )
+
+
+# What the schema says a booking request is: exactly one of the four seat fields. One
+# body matches one branch only: a second seat field makes it match two, and oneOf fails.
+# DRF validation stays BookSeatsInput's (the views use it); this is documentation.
+BookSeatsRequest = PolymorphicProxySerializer(
+    component_name="BookSeatsInput",
+    serializers=[
+        _choice_of("seat_number", "BookOneSeat", "One seat, by number."),
+        _choice_of("seat_numbers", "BookSeatNumbers", "Seats by number, booked together."),
+        _choice_of("seats", "BookSeatLabels", "Seats by label (`F12`), booked together."),
+        _choice_of(
+            "best_available", "BookBestAvailable", "Let the service pick seats side by side."
+        ),
+    ],
+    resource_type_field_name=None,
+    many=False,
+)
+
+
 def _distinct(values, key=lambda value: value):
     counts = Counter(key(value) for value in values)
     repeated = sorted({value for value in values if counts[key(value)] > 1})
@@ -112,6 +156,37 @@ class BookingShowOutput(UTCModelSerializer):
         fields = ["id", "start_time", "screen_name", "movie"]
 
 
+SHOW_SUMMARY_EXAMPLE = {
+    "id": 7,
+    "start_time": "2026-12-01T18:30:00Z",
+    "screen_name": "Screen 1",
+    "movie": {"id": 3, "title": "Dune: Part Two"},
+}
+
+
+@extend_schema_serializer(
+    examples=[
+        OpenApiExample(
+            "A booking of two seats",
+            value={
+                "id": 42,
+                "reference": "BK7Q2M9X",
+                "show": SHOW_SUMMARY_EXAMPLE,
+                "seat_numbers": [12, 13],
+                "seats": [
+                    {"number": 12, "label": "B2", "category": "standard", "price": "250.00"},
+                    {"number": 13, "label": "B3", "category": "standard", "price": "250.00"},
+                ],
+                "status": "booked",
+                "total_price": "500.00",
+                "created_at": "2026-11-21T10:00:00Z",
+                "cancelled_at": None,
+                "cancellable_until": "2026-12-01T18:30:00Z",
+            },
+            response_only=True,
+        )
+    ]
+)
 class BookingOutput(UTCModelSerializer):
     show = BookingShowOutput()
     seat_numbers = serializers.ListField(child=serializers.IntegerField())
@@ -139,6 +214,28 @@ class BookingOutput(UTCModelSerializer):
         ]
 
 
+@extend_schema_serializer(
+    examples=[
+        OpenApiExample(
+            "An active hold",
+            value={
+                "id": "9b0c6a52-4f0e-4c7b-9d55-2f1f0b7c3a11",
+                "show": SHOW_SUMMARY_EXAMPLE,
+                "seat_numbers": [40, 41],
+                "seats": [
+                    {"number": 40, "label": "D4", "category": "standard", "price": "250.00"},
+                    {"number": 41, "label": "D5", "category": "standard", "price": "250.00"},
+                ],
+                "total_price": "500.00",
+                "status": "active",
+                "expires_at": "2026-12-01T18:10:00Z",
+                "created_at": "2026-12-01T18:00:00Z",
+                "booking": None,
+            },
+            response_only=True,
+        )
+    ]
+)
 class HoldOutput(UTCModelSerializer):
     show = BookingShowOutput()
     seat_numbers = serializers.ListField(child=serializers.IntegerField())

@@ -1,5 +1,6 @@
 """Catalogue: movies, shows and the seat map."""
 
+from drf_spectacular.utils import OpenApiExample, extend_schema_serializer
 from rest_framework import serializers
 
 from ..models import (
@@ -19,6 +20,23 @@ from .venues import CinemaSummary
 MAX_CATEGORIES = 50  # a screen has at most 50 rows, each of one category
 
 
+@extend_schema_serializer(
+    examples=[
+        OpenApiExample(
+            "A movie",
+            value={
+                "id": 3,
+                "title": "Dune: Part Two",
+                "description": "Paul Atreides unites with Chani and the Fremen.",
+                "duration_minutes": 166,
+                "genre": "Sci-Fi",
+                "language": "English",
+                "release_date": "2024-03-01",
+            },
+            response_only=True,
+        )
+    ]
+)
 class MovieOutput(UTCModelSerializer):
     class Meta:
         model = Movie
@@ -71,6 +89,29 @@ def price_field(**kwargs) -> serializers.DecimalField:
     )
 
 
+@extend_schema_serializer(
+    examples=[
+        OpenApiExample(
+            "A show on a screen",
+            value={
+                "id": 7,
+                "movie": {"id": 3, "title": "Dune: Part Two"},
+                "screen_name": "Screen 1",
+                "screen": {
+                    "id": 4,
+                    "name": "Screen 1",
+                    "cinema": {"id": 1, "name": "Riverside", "city": "Pune"},
+                },
+                "start_time": "2026-12-01T18:30:00Z",
+                "total_seats": 120,
+                "available_seats": 117,
+                "price": "250.00",
+                "prices": {"standard": "250.00", "premium": "400.00"},
+            },
+            response_only=True,
+        )
+    ]
+)
 class ShowOutput(UTCModelSerializer):
     movie = MovieSummary()
     screen = ScreenSummary(
@@ -186,6 +227,57 @@ class SeatCategoryOutput(serializers.Serializer):
     available = serializers.IntegerField(help_text="Available seats of this category.")
 
 
+def _seat(number, label, column, category, status, wheelchair=False) -> dict:
+    return {
+        "number": number,
+        "label": label,
+        "column": column,
+        "category": category,
+        "wheelchair": wheelchair,
+        "status": status,
+    }
+
+
+@extend_schema_serializer(
+    examples=[
+        OpenApiExample(
+            "A small screen",
+            description="Row A: 4 standard seats, an aisle after the second; row B: 3 "
+            "premium seats.",
+            value={
+                "show": 7,
+                "total_seats": 7,
+                "available_seats": [1, 4, 5, 7],
+                "booked_seats": [2, 3],
+                "held_seats": [6],
+                "categories": [
+                    {"name": "standard", "price": "250.00", "available": 2},
+                    {"name": "premium", "price": "400.00", "available": 2},
+                ],
+                "rows": [
+                    {
+                        "label": "A",
+                        "seats": [
+                            _seat(1, "A1", 1, "standard", "available", wheelchair=True),
+                            _seat(2, "A2", 2, "standard", "booked"),
+                            _seat(3, "A3", 4, "standard", "booked"),
+                            _seat(4, "A4", 5, "standard", "available"),
+                        ],
+                    },
+                    {
+                        "label": "B",
+                        "seats": [
+                            _seat(5, "B1", 1, "premium", "available"),
+                            _seat(6, "B2", 2, "premium", "held"),
+                            _seat(7, "B3", 3, "premium", "available"),
+                        ],
+                    },
+                ],
+            },
+            response_only=True,
+        )
+    ]
+)
 class SeatMapOutput(serializers.Serializer):
     show = serializers.IntegerField(help_text="The show's id.")
     total_seats = serializers.IntegerField()

@@ -1,4 +1,4 @@
-"""Shared serializer pieces: UTC datetimes and the error body (for the schema)."""
+"""Shared serializer pieces: UTC datetimes, ids, bounded lists and dicts."""
 
 from datetime import UTC
 
@@ -65,33 +65,3 @@ class BoundedDictField(serializers.DictField):
         if isinstance(data, dict) and len(data) > self.max_length:
             self.fail("max_length", max_length=self.max_length)
         return super().to_internal_value(data)
-
-
-# --- Errors (for the schema) ----------------------------------------------------------
-
-
-class ErrorOutput(serializers.Serializer):
-    code = serializers.CharField(help_text="Machine-readable error code.")
-    detail = serializers.CharField(help_text="Human-readable message.")
-    errors = serializers.DictField(
-        child=serializers.ListField(child=serializers.CharField()),
-        required=False,
-        help_text="Validation errors: field name to messages (only for code `invalid`).",
-    )
-    seats = serializers.ListField(
-        child=serializers.IntegerField(),
-        required=False,
-        help_text="The seats that are taken (only for code `seat_unavailable`).",
-    )
-    labels = serializers.ListField(
-        child=serializers.CharField(),
-        required=False,
-        help_text="The labels of those seats, in the same order (only for `seat_unavailable`).",
-    )
-    limit = serializers.IntegerField(
-        required=False, help_text="MAX_SEATS_PER_USER_PER_SHOW (only for `seat_limit_reached`)."
-    )
-    remaining = serializers.IntegerField(
-        required=False,
-        help_text="Seats the caller may still take (only for `seat_limit_reached`).",
-    )

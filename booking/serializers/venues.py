@@ -1,5 +1,6 @@
 """Venues: cinemas and screens with their layouts."""
 
+from drf_spectacular.utils import OpenApiExample, extend_schema_serializer
 from rest_framework import serializers
 
 from ..layouts import (
@@ -25,6 +26,20 @@ ROW_LABEL_REGEX = rf"^[A-Za-z0-9]{{1,{MAX_ROW_LABEL_LENGTH}}}\Z"
 CATEGORY_REGEX = rf"^[a-z0-9_-]{{1,{MAX_CATEGORY_LENGTH}}}\Z"
 
 
+@extend_schema_serializer(
+    examples=[
+        OpenApiExample(
+            "A cinema",
+            value={
+                "id": 1,
+                "name": "Riverside",
+                "city": "Pune",
+                "address": "Riverside Mall, 12 Mundhwa Road, Pune 411001",
+            },
+            response_only=True,
+        )
+    ]
+)
 class CinemaOutput(UTCModelSerializer):
     class Meta:
         model = Cinema
@@ -79,6 +94,37 @@ class ScreenRowLayout(serializers.Serializer):
     )
 
 
+@extend_schema_serializer(
+    examples=[
+        OpenApiExample(
+            "A screen",
+            value={
+                "id": 4,
+                "cinema": {"id": 1, "name": "Riverside", "city": "Pune"},
+                "name": "Screen 1",
+                "capacity": 22,
+                "categories": ["standard", "premium"],
+                "rows": [
+                    {
+                        "label": "A",
+                        "seats": 12,
+                        "aisles_after": [3, 9],
+                        "category": "standard",
+                        "wheelchair": [1, 12],
+                    },
+                    {
+                        "label": "J",
+                        "seats": 10,
+                        "aisles_after": [],
+                        "category": "premium",
+                        "wheelchair": [],
+                    },
+                ],
+            },
+            response_only=True,
+        )
+    ]
+)
 class ScreenOutput(UTCModelSerializer):
     cinema = CinemaSummary()
     capacity = serializers.SerializerMethodField()
@@ -109,7 +155,16 @@ class ScreenInput(serializers.Serializer):
     )
 
     def validate_rows(self, value) -> list[Row]:
-        # .get: on a PATCH, DRF leaves the nested fields' defaults out.
+        # On a PATCH, DRF makes the nested fields optional too (and leaves their defaults
+        # out, hence .get below); a row still needs its label and seats.
+        missing = [
+            f"Row {position}: {name} is required."
+            for position, row in enumerate(value, start=1)
+            for name in ("label", "seats")
+            if name not in row
+        ]
+        if missing:
+            raise serializers.ValidationError(missing)
         rows = [
             Row(
                 label=row["label"],

@@ -28,6 +28,8 @@ from .transactions import retry_on_lock_conflict
 from .venues import rows_of
 
 
+@retry_on_lock_conflict
+@transaction.atomic
 def create_movie(**fields) -> Movie:
     """Create a movie from validated fields."""
     return Movie.objects.create(**fields)
@@ -59,12 +61,16 @@ def update_movie(*, movie: Movie, **changes) -> Movie:
     return movie
 
 
+@retry_on_lock_conflict
 def delete_movie(*, movie: Movie) -> None:
     """Delete a movie that has no shows."""
     if movie.shows.exists():
         raise MovieHasShows()
     try:
-        movie.delete()
+        with transaction.atomic():
+            # By primary key: Model.delete() forgets the instance's pk before COMMIT,
+            # and a retry after a conflict at COMMIT needs it.
+            Movie.objects.filter(pk=movie.pk).delete()
     except (ProtectedError, IntegrityError):
         raise MovieHasShows() from None  # a show was added since the check
 
@@ -159,13 +165,14 @@ def update_show(*, show: Show, **changes) -> Show:
     return show
 
 
+@retry_on_lock_conflict
 def delete_show(*, show: Show) -> None:
     """Delete a show that has never had a booking (booking history is kept)."""
     try:
         with transaction.atomic():
             if Booking.objects.filter(show=show).exists():
                 raise ShowHasBookings()
-            show.delete()
+            Show.objects.filter(pk=show.pk).delete()  # by pk: see delete_movie
     except (ProtectedError, IntegrityError):
         raise ShowHasBookings() from None  # a booking committed after the check
 

@@ -90,6 +90,7 @@ def confirm_hold(*, hold: Hold, now: datetime) -> Booking:
     return booking
 
 
+@retry_on_lock_conflict
 def expire_holds(*, now: datetime) -> int:
     """Mark holds past their expiry as expired and unpoint their seats; return how many.
 

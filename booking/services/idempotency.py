@@ -64,8 +64,10 @@ def book_seats_idempotently(
     return body, False
 
 
+@retry_on_lock_conflict
 def purge_expired_idempotency_keys(*, now: datetime) -> int:
     """Delete idempotency keys past their time to live; return how many."""
     expired = IdempotencyKey.objects.filter(created_at__lt=_idempotency_keys_expire_before(now))
-    deleted, _ = expired.delete()
+    with transaction.atomic():
+        deleted, _ = expired.delete()
     return deleted

@@ -8,13 +8,18 @@ from django.db.models import ProtectedError
 from ..exceptions import CinemaHasScreens, ScreenHasShows
 from ..layouts import Row
 from ..models import Cinema, Screen, ScreenRow, Show
+from .transactions import retry_on_lock_conflict
 
 
+@retry_on_lock_conflict
+@transaction.atomic
 def create_cinema(**fields) -> Cinema:
     """Create a cinema from validated fields."""
     return Cinema.objects.create(**fields)
 
 
+@retry_on_lock_conflict
+@transaction.atomic
 def update_cinema(*, cinema: Cinema, **changes) -> Cinema:
     """Apply validated changes to a cinema."""
     for name, value in changes.items():
@@ -23,16 +28,21 @@ def update_cinema(*, cinema: Cinema, **changes) -> Cinema:
     return cinema
 
 
+@retry_on_lock_conflict
 def delete_cinema(*, cinema: Cinema) -> None:
     """Delete a cinema that has no screens."""
     if cinema.screens.exists():
         raise CinemaHasScreens()
     try:
-        cinema.delete()
+        with transaction.atomic():
+            # By primary key: Model.delete() forgets the instance's pk before COMMIT,
+            # and a retry after a conflict at COMMIT needs it.
+            Cinema.objects.filter(pk=cinema.pk).delete()
     except (ProtectedError, IntegrityError):
         raise CinemaHasScreens() from None  # a screen was added since the check
 
 
+@retry_on_lock_conflict
 @transaction.atomic
 def create_screen(*, cinema: Cinema, name: str, rows: Sequence[Row]) -> Screen:
     """Create a screen with its layout (rows already checked by booking.layouts)."""
@@ -41,6 +51,7 @@ def create_screen(*, cinema: Cinema, name: str, rows: Sequence[Row]) -> Screen:
     return screen
 
 
+@retry_on_lock_conflict
 @transaction.atomic
 def update_screen(*, screen: Screen, rows: Sequence[Row] | None = None, **changes) -> Screen:
     """Apply changes to a screen; new rows replace the layout for future shows only.
@@ -59,13 +70,14 @@ def update_screen(*, screen: Screen, rows: Sequence[Row] | None = None, **change
     return screen
 
 
+@retry_on_lock_conflict
 def delete_screen(*, screen: Screen) -> None:
     """Delete a screen that has no shows (past shows are booking history)."""
     try:
         with transaction.atomic():
             if Show.objects.filter(screen=screen).exists():
                 raise ScreenHasShows()
-            screen.delete()
+            Screen.objects.filter(pk=screen.pk).delete()  # by pk: see delete_cinema
     except (ProtectedError, IntegrityError):
         raise ScreenHasShows() from None  # a show was scheduled since the check
 

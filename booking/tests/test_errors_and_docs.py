@@ -336,9 +336,10 @@ def test_the_schema_documents_error_responses(schema, path, method, status):
     responses = schema["paths"][path][method]["responses"]
 
     assert status in responses
-    assert responses[status]["content"]["application/json"]["schema"] == {
-        "$ref": "#/components/schemas/ErrorOutput"
-    }
+    ref = responses[status]["content"]["application/json"]["schema"]["$ref"]
+    error = schema["components"]["schemas"][ref.rsplit("/", 1)[-1]]
+    assert error["required"] == ["code", "detail"]
+    assert "$ref" in error["properties"]["code"]  # an enum of the codes it can carry
 
 
 def foreign_urls(html: str) -> list[str]:

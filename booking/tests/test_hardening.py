@@ -6,7 +6,7 @@ from datetime import timedelta
 import jwt
 import pytest
 from django.conf import settings as django_settings
-from django.db import connection
+from django.db import IntegrityError, connection
 from django.utils import timezone
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
@@ -216,3 +216,15 @@ def test_a_deactivated_users_token_is_refused(user):
 
     assert response.status_code == 401
     assert response.json()["code"] == "token_not_valid"
+
+
+def test_a_race_no_lock_covered_is_a_409_conflict(auth_client, show, monkeypatch):
+    def collide(**kwargs):
+        raise IntegrityError("duplicate key")
+
+    monkeypatch.setattr(services, "book_seats", collide)
+
+    response = auth_client.post(f"/api/shows/{show.pk}/book/", {"seat_number": 1}, format="json")
+
+    assert response.status_code == 409
+    assert response.json()["code"] == "conflict"

@@ -1,23 +1,47 @@
-"""What operators rely on: the request log, CORS, proxies, rate settings, key purging."""
+"""What operators rely on: the request log, CORS, proxies, rate settings, key purging,
+a database or Redis that hangs, the admin login's rate limit."""
 
 import functools
 import logging
+import socket
+import threading
+import time
 from datetime import timedelta
 from io import StringIO
 
 import pytest
+from django.core.cache import caches
 from django.core.management import call_command
+from django.db import OperationalError
 from django.utils import timezone
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 
-from booking import services
+from booking import breakers, selectors, services, throttles
+from booking.breakers import database_breaker
+from booking.cache import CacheUnavailable
 from booking.models import Hold, IdempotencyKey, Seat
 from booking.throttles import BookingRateThrottle, LoginRateThrottle
+from booking.views import operations
 
-from .conftest import PASSWORD, make_show
+from .conftest import PASSWORD, make_show, make_user
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _fresh_breakers():
+    # The breakers and outage logs live in the process: no test may inherit another's
+    # outage, nor find its warning already logged by an earlier test.
+    database_breaker.reset()
+    throttles.cache_outage_log.reset()
+    yield
+    deadline = time.monotonic() + 5  # a probe still running must not outlive its test
+    while breakers._probe_in_flight is not None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    database_breaker.reset()
+    throttles.cache_outage_log.reset()
+
 
 REQUEST_LOGGER = "booking.requests"
 
@@ -221,3 +245,389 @@ def test_the_expire_holds_command_marks_expired_holds_and_frees_their_seats(user
     assert stale.status == Hold.Status.EXPIRED
     assert not Seat.objects.filter(show=show, hold__isnull=False).exists()
     assert "Marked 1 hold(s) expired." in output.getvalue()
+
+
+# --- A database that hangs ------------------------------------------------------------
+
+
+class HangingConnection:
+    """A database that accepts connections and never answers (a frozen host)."""
+
+    def __init__(self):
+        self.release = threading.Event()
+        self.cursors = 0
+
+    def cursor(self):
+        self.cursors += 1
+        self.release.wait(timeout=30)
+        raise OperationalError(2013, "Lost connection to server during query")
+
+    def close(self):
+        pass
+
+
+@pytest.fixture
+def hanging_database(monkeypatch, settings):
+    """/healthz's database hangs; waits are short. Afterwards the hung probe finishes."""
+    settings.DB_PROBE_TIMEOUT_SECONDS = 0.2
+    database = HangingConnection()
+    monkeypatch.setattr(operations, "connection", database)
+    yield database
+    database.release.set()
+    deadline = time.monotonic() + 5
+    while breakers._probe_in_flight is not None and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
+def test_healthz_answers_503_within_the_probe_timeout_when_the_database_hangs(
+    client, hanging_database
+):
+    started = time.monotonic()
+    response = client.get("/healthz")
+    elapsed = time.monotonic() - started
+
+    assert response.status_code == 503
+    assert response.json() == {"status": "unavailable", "database": "unreachable"}
+    assert elapsed < 1.5  # DB_PROBE_TIMEOUT_SECONDS (0.2 here), not the driver's timeouts
+
+
+def test_healthz_polled_while_the_database_hangs_keeps_one_waiting_connection(
+    client, hanging_database
+):
+    answers = [client.get("/healthz").status_code for _ in range(5)]
+
+    assert answers == [503] * 5
+    assert hanging_database.cursors == 1  # one probe, shared: no pile of hung connections
+
+
+class AnsweringConnection:
+    """A database that answers; counts the connections asked for."""
+
+    def __init__(self):
+        self.cursors = 0
+
+    def cursor(self):
+        self.cursors += 1
+        return self
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        return False
+
+    def execute(self, sql):
+        pass
+
+    def fetchone(self):
+        return (1,)
+
+    def close(self):
+        pass
+
+
+def test_a_flood_of_healthz_costs_the_database_one_connection_a_second(client, monkeypatch):
+    database = AnsweringConnection()
+    monkeypatch.setattr(operations, "connection", database)
+
+    answers = [client.get("/healthz").status_code for _ in range(20)]
+
+    assert answers == [200] * 20
+    assert database.cursors == 1  # the first answer is reused for a second
+
+
+def test_once_healthz_found_no_database_api_requests_get_503_without_touching_it(
+    client, api_client, hanging_database, django_assert_num_queries
+):
+    client.get("/healthz")
+
+    with django_assert_num_queries(0):
+        response = api_client.get("/api/movies/")
+
+    assert response.status_code == 503
+    assert response.json()["code"] == "service_unavailable"
+    assert int(response["Retry-After"]) >= 1
+
+
+def crash_with(exc):
+    def crash(*args, **kwargs):
+        raise exc
+
+    return crash
+
+
+def test_a_one_off_database_error_costs_one_probe_and_no_more_503s(api_client, monkeypatch, movie):
+    real_movies = selectors.movies
+    monkeypatch.setattr(selectors, "movies", crash_with(OperationalError(2013, "Lost")))
+    assert api_client.get("/api/movies/").status_code == 503
+    monkeypatch.setattr(selectors, "movies", real_movies)
+
+    response = api_client.get("/api/movies/")  # waits for the probe: the database answers
+
+    assert response.status_code == 200
+    assert not database_breaker.failing
+
+
+def test_when_the_probe_finds_no_database_requests_get_503_at_once_until_one_succeeds(
+    api_client, monkeypatch, movie
+):
+    now = [1000.0]
+    monkeypatch.setattr(database_breaker, "clock", lambda: now[0])
+    started_probes = []
+    monkeypatch.setattr(breakers, "start_probe", lambda **kw: started_probes.append(now[0]))
+    monkeypatch.setattr(breakers, "database_answers", lambda **kw: False)
+    real_movies = selectors.movies
+    crash = crash_with(OperationalError(2003, "Can't connect"))
+    monkeypatch.setattr(selectors, "movies", crash)
+
+    first = api_client.get("/api/movies/")  # the view finds the database gone
+    monkeypatch.setattr(selectors, "movies", crash_with(AssertionError("not called")))
+    second = api_client.get("/api/movies/")  # waits for the probe, which fails: open
+    third = api_client.get("/api/movies/")  # open: at once, nothing tried
+    now[0] += 2  # DB_BREAKER_SECONDS later: a probe starts in the background
+    fourth = api_client.get("/api/movies/")
+
+    assert [r.status_code for r in (first, second, third, fourth)] == [503] * 4
+    assert {r.json()["code"] for r in (first, second, third, fourth)} == {"service_unavailable"}
+    assert started_probes == [1000.0, 1002.0]  # one with the failure, one when due
+
+    database_breaker.record_success()  # what the background probe does when it succeeds
+    monkeypatch.setattr(selectors, "movies", real_movies)
+    assert api_client.get("/api/movies/").status_code == 200
+
+
+def test_healthz_is_not_held_back_by_the_breaker(client, api_client, monkeypatch, movie):
+    monkeypatch.setattr(selectors, "movies", crash_with(OperationalError(2003, "gone")))
+    api_client.get("/api/movies/")
+
+    response = client.get("/healthz")  # its own check: the database answers
+
+    assert response.status_code == 200
+    assert not database_breaker.failing  # and its probe closed the breaker
+
+
+def test_the_breaker_can_be_switched_off(api_client, monkeypatch, movie, settings):
+    settings.DB_BREAKER_SECONDS = 0
+    monkeypatch.setattr(breakers, "database_answers", crash_with(AssertionError("no probe")))
+    monkeypatch.setattr(selectors, "movies", crash_with(OperationalError(2003, "gone")))
+
+    answers = [api_client.get("/api/movies/").status_code for _ in range(3)]
+
+    assert answers == [503] * 3
+    assert not database_breaker.failing
+
+
+# --- Redis that is down or frozen -------------------------------------------------------
+
+
+def redis_cache(port: int) -> dict:
+    return {
+        "default": {
+            "BACKEND": "booking.cache.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{port}/0",
+            "OPTIONS": {
+                "socket_connect_timeout": 0.25,
+                "socket_timeout": 0.25,
+                "breaker_seconds": 5,
+            },
+        }
+    }
+
+
+@pytest.fixture
+def dead_redis(settings):
+    """REDIS_URL points at a port nobody listens on: every connection is refused."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    original, settings.CACHES = settings.CACHES, redis_cache(port)
+    yield port
+    settings.CACHES = original  # before conftest clears the cache
+
+
+@pytest.fixture
+def frozen_redis(settings):
+    """REDIS_URL points at a port that accepts connections and never answers."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(128)
+        original, settings.CACHES = settings.CACHES, redis_cache(listener.getsockname()[1])
+        yield
+        settings.CACHES = original
+
+
+def outage_warnings(caplog) -> list[logging.LogRecord]:
+    return [
+        record
+        for record in caplog.records
+        if record.name.startswith("booking") and record.levelno >= logging.WARNING
+    ]
+
+
+def test_with_redis_down_requests_are_served_and_the_log_says_so_once(
+    api_client, dead_redis, caplog
+):
+    caplog.set_level(logging.INFO)
+
+    answers = [api_client.get("/api/movies/").status_code for _ in range(30)]
+
+    assert answers == [200] * 30
+    [warning] = outage_warnings(caplog)
+    message = warning.getMessage()
+    assert f"Redis cache at 127.0.0.1:{dead_redis} unavailable" in message
+    assert "rate limits are not enforced" in message
+    assert warning.exc_info is None  # one line, no traceback
+
+
+def test_a_redis_outage_is_logged_again_once_per_interval(api_client, dead_redis, caplog):
+    caplog.set_level(logging.WARNING)
+    backend = caches["default"]
+    now = [0.0]
+    backend.breaker.clock = backend.breaker.outage_log.clock = lambda: now[0]
+
+    for second in range(0, 130, 2):  # two minutes, a request every 2 seconds
+        now[0] = float(second)
+        assert api_client.get("/api/movies/").status_code == 200
+
+    warnings = [record.getMessage() for record in outage_warnings(caplog)]
+    assert len(warnings) == 3  # at 0 s, 60 s and 120 s
+    assert "more since the last report" in warnings[1]
+
+
+def test_while_its_breaker_is_open_redis_is_not_called_at_all(dead_redis):
+    backend = caches["default"]
+    calls = []
+    client = backend._cache._client  # Django's RedisCacheClient behind the breaker
+    real_get = client.get
+
+    def counting_get(*args, **kwargs):
+        calls.append(args)
+        return real_get(*args, **kwargs)
+
+    client.get = counting_get
+    with pytest.raises(CacheUnavailable):
+        backend.get("key")  # refused: the breaker opens
+    with pytest.raises(CacheUnavailable):
+        backend.get("key")  # skipped
+    assert len(calls) == 1
+
+    later = time.monotonic() + 6  # past breaker_seconds: Redis is tried again, once
+    backend.breaker.clock = lambda: later
+    with pytest.raises(CacheUnavailable):
+        backend.get("key")
+    assert len(calls) == 2
+
+
+def test_a_frozen_redis_costs_one_short_timeout_then_nothing(api_client, frozen_redis):
+    seconds = []
+    for _ in range(10):
+        started = time.monotonic()
+        assert api_client.get("/api/movies/").status_code == 200
+        seconds.append(time.monotonic() - started)
+
+    assert seconds[0] < 1.5  # one socket timeout (0.25 s); it was 2 s per throttle
+    assert max(seconds[1:]) < 0.25  # the breaker: Redis not waited for again
+
+
+def test_a_cache_error_that_is_not_redis_is_logged_once_too(api_client, monkeypatch, caplog):
+    monkeypatch.setattr(SimpleRateThrottle.cache, "get", crash_with(ConnectionError("down")))
+
+    answers = [api_client.get("/api/movies/").status_code for _ in range(10)]
+
+    assert answers == [200] * 10
+    [warning] = outage_warnings(caplog)
+    assert "rate limits not enforced: cache unavailable" in warning.getMessage()
+    assert warning.exc_info is None
+
+
+# --- The admin login's rate limit -------------------------------------------------------
+
+ADMIN_LOGIN = "/admin/login/"
+
+
+@pytest.fixture
+def login_limit_of_3(monkeypatch):
+    monkeypatch.setattr(
+        SimpleRateThrottle,
+        "THROTTLE_RATES",
+        {**SimpleRateThrottle.THROTTLE_RATES, "login": "3/min"},
+    )
+
+
+def admin_login(client, username, password, *, ip="203.0.113.5"):
+    return client.post(
+        ADMIN_LOGIN,
+        {"username": username, "password": password, "next": "/admin/"},
+        REMOTE_ADDR=ip,
+    )
+
+
+def test_the_admin_login_refuses_an_address_after_too_many_failed_attempts(
+    client, staff_user, login_limit_of_3
+):
+    failures = [admin_login(client, f"guess{n}", "wrong").status_code for n in range(3)]
+
+    refused = admin_login(client, staff_user.username, PASSWORD)  # even the right password
+
+    assert failures == [200] * 3  # the form again, with its error
+    assert refused.status_code == 429
+    assert "Too many failed login attempts" in refused.content.decode()
+    assert 0 < int(refused["Retry-After"]) <= 60
+    assert "_auth_user_id" not in client.session  # not logged in
+    # Another address is not held back.
+    assert admin_login(client, staff_user.username, PASSWORD, ip="198.51.100.9").status_code == 302
+
+
+def test_the_admin_login_refuses_a_username_after_too_many_failures_from_anywhere(
+    client, staff_user, login_limit_of_3
+):
+    for n in range(3):
+        assert (
+            admin_login(client, staff_user.username, "wrong", ip=f"203.0.113.{n}").status_code
+            == 200
+        )
+
+    refused = admin_login(client, staff_user.username.upper(), PASSWORD, ip="198.51.100.9")
+
+    assert refused.status_code == 429
+    assert "_auth_user_id" not in client.session
+    other = make_user("second_staff", is_staff=True)
+    assert admin_login(client, other.username, PASSWORD, ip="198.51.100.10").status_code == 302
+
+
+def test_successful_admin_logins_do_not_count(client, staff_user, login_limit_of_3):
+    for _ in range(5):
+        assert admin_login(client, staff_user.username, PASSWORD).status_code == 302
+        client.logout()
+
+
+def test_failed_admin_logins_count_against_the_api_login_of_that_username(
+    client, api_client, staff_user, login_limit_of_3
+):
+    for n in range(3):
+        admin_login(client, staff_user.username, "wrong", ip=f"203.0.113.{n}")
+
+    response = api_client.post(
+        "/api/login/",
+        {"username": staff_user.username, "password": PASSWORD},
+        format="json",
+        REMOTE_ADDR="198.51.100.7",
+    )
+
+    assert response.status_code == 429
+    assert response.json()["code"] == "throttled"
+
+
+def test_the_admin_login_has_no_limit_when_the_login_rate_is_off(client, staff_user, monkeypatch):
+    monkeypatch.setattr(
+        SimpleRateThrottle, "THROTTLE_RATES", {**SimpleRateThrottle.THROTTLE_RATES, "login": None}
+    )
+
+    answers = [admin_login(client, staff_user.username, "wrong").status_code for _ in range(15)]
+
+    assert answers == [200] * 15
+
+
+def test_the_admin_login_works_with_redis_down(client, staff_user, dead_redis, login_limit_of_3):
+    assert admin_login(client, staff_user.username, "wrong").status_code == 200
+    assert admin_login(client, staff_user.username, PASSWORD).status_code == 302

@@ -1,13 +1,14 @@
 """Accounts: signup, login, token refresh, logout, the signed-in user."""
 
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiRequest, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_simplejwt.exceptions import InvalidToken
+from rest_framework_simplejwt.serializers import TokenObtainPairSerializer
 from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
@@ -38,12 +39,42 @@ from ..throttles import (
 
 NO_STORE = {"Cache-Control": "no-store"}  # tokens must not sit in any cache
 
+# The sample data's customer account (load_sample_data.py): "Try it out" logs in with it.
+DEMO_LOGIN = OpenApiExample(
+    "Demo user",
+    value={"username": "demo", "password": "demo-pass-2026"},
+    request_only=True,
+    description="The customer account of the sample data (load_sample_data.py).",
+)
+SIGNUP_EXAMPLE = OpenApiExample(
+    "A new account",
+    value={"username": "newfan", "email": "newfan@example.com", "password": "popcorn-2026-seats"},
+    request_only=True,
+    description="Usernames and emails are unique (any case); the password passes Django's "
+    "validators (8-128 characters, not too common, not all digits, not like the username).",
+)
+
 
 class SignupView(APIView):
     permission_classes = [AllowAny]
     throttle_classes = [SignupRateThrottle]
 
-    @extend_schema(request=SignupInput, responses={201: SignupOutput}, auth=[], tags=["accounts"])
+    @extend_schema(
+        summary="Sign up",
+        description=(
+            "Public. Creates a customer account and returns its first token pair. A taken "
+            "username or email (any case) or a weak password is a 400 on that field."
+        ),
+        request=OpenApiRequest(SignupInput, examples=[SIGNUP_EXAMPLE]),
+        responses={
+            201: OpenApiResponse(
+                SignupOutput,
+                description="Created: the account and its first access and refresh tokens.",
+            )
+        },
+        auth=[],
+        tags=["accounts"],
+    )
     def post(self, request):
         """Create an account and return its first token pair."""
         serializer = SignupInput(data=request.data)
@@ -60,7 +91,22 @@ class SignupView(APIView):
         return Response(SignupOutput(body).data, status=status.HTTP_201_CREATED, headers=NO_STORE)
 
 
-@extend_schema(responses={200: TokenPairOutput}, auth=[], tags=["accounts"])
+@extend_schema(
+    summary="Log in",
+    description=(
+        "Public. Exchange a username (any case) and password for an access and a refresh "
+        "token; put the access token in Authorize (Bearer). A wrong username or password "
+        "is 401 `no_active_account`."
+    ),
+    request=OpenApiRequest(TokenObtainPairSerializer, examples=[DEMO_LOGIN]),
+    responses={
+        200: OpenApiResponse(
+            TokenPairOutput, description="Logged in: an access and a refresh token."
+        )
+    },
+    auth=[],
+    tags=["accounts"],
+)
 class LoginView(TokenObtainPairView):
     """Exchange a username (any case) and password for an access and refresh token."""
 
@@ -72,7 +118,21 @@ class LoginView(TokenObtainPairView):
         return response
 
 
-@extend_schema(responses={200: TokenPairOutput}, auth=[], tags=["accounts"])
+@extend_schema(
+    summary="Refresh the tokens",
+    description=(
+        "Public. Exchange a refresh token for a new access and refresh token; the old "
+        "refresh token stops working (rotation), even under parallel redemptions. A "
+        "refresh token issued before a password change is refused."
+    ),
+    responses={
+        200: OpenApiResponse(
+            TokenPairOutput, description="A new access token and a new refresh token."
+        )
+    },
+    auth=[],
+    tags=["accounts"],
+)
 class RefreshView(TokenRefreshView):
     """Exchange a refresh token for a new pair; the old refresh token stops working."""
 
@@ -95,8 +155,14 @@ class LogoutView(APIView):
     permission_classes = [IsAuthenticated]
 
     @extend_schema(
+        summary="Log out",
+        description=(
+            "Revoke (blacklist) one of your refresh tokens. Someone else's refresh token is "
+            "401 `token_not_valid` and revokes nothing. Access tokens last until they "
+            "expire."
+        ),
         request=LogoutInput,
-        responses={205: OpenApiResponse(description="The refresh token is revoked.")},
+        responses={205: OpenApiResponse(description="The refresh token is revoked; no body.")},
         tags=["accounts"],
     )
     def post(self, request):
@@ -110,7 +176,12 @@ class LogoutView(APIView):
 class MeView(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(summary="The signed-in user", responses={200: MeOutput}, tags=["accounts"])
+    @extend_schema(
+        summary="The signed-in user",
+        description="PUT and PATCH answer 405 `method_not_allowed`; DELETE deletes the account.",
+        responses={200: OpenApiResponse(MeOutput, description="Your account.")},
+        tags=["accounts"],
+    )
     def get(self, request):
         return Response(MeOutput(request.user).data)
 
@@ -123,7 +194,7 @@ class MeView(APIView):
             "bookings stay, anonymous, for the cinema's books."
         ),
         request=AccountDeleteInput,
-        responses={204: OpenApiResponse(description="The account is gone.")},
+        responses={204: OpenApiResponse(description="The account is gone; no body.")},
         tags=["accounts"],
     )
     def delete(self, request):
@@ -138,9 +209,13 @@ class PasswordChangeView(APIView):
 
     @extend_schema(
         summary="Change your password",
-        description="Every access and refresh token issued before is refused from then on.",
+        description=(
+            "Needs your current password (a wrong one is 400 on `current_password`); the new "
+            "one passes Django's password validators. Every access and refresh token issued "
+            "before is refused from then on, and outstanding reset links stop working."
+        ),
         request=PasswordChangeInput,
-        responses={204: OpenApiResponse(description="Changed; log in again.")},
+        responses={204: OpenApiResponse(description="Changed; no body. Log in again.")},
         tags=["accounts"],
     )
     def post(self, request):
@@ -163,11 +238,32 @@ class PasswordResetView(APIView):
     @extend_schema(
         summary="Ask for a password reset link by email",
         description=(
-            "The same 202 whether or not the address is known (no enumeration). A known, "
-            "active account gets an email with a one-time link."
+            "Public. The same 202 whether or not the address is known (no enumeration); "
+            "the address matches any case. A known, active account gets an email with a "
+            "one-time link to the frontend's reset page, carrying `uid` and `token`; it "
+            "lasts PASSWORD_RESET_TIMEOUT_MINUTES. Rate-limited per client and per address."
         ),
-        request=PasswordResetInput,
-        responses={202: DetailOutput},
+        request=OpenApiRequest(
+            PasswordResetInput,
+            examples=[
+                OpenApiExample(
+                    "Demo address",
+                    value={"email": "demo@example.com"},
+                    request_only=True,
+                )
+            ],
+        ),
+        responses={
+            202: OpenApiResponse(
+                DetailOutput,
+                description="Accepted: the same message whether or not the address is known.",
+                examples=[
+                    OpenApiExample(
+                        "Accepted", value={"detail": RESET_REQUESTED}, response_only=True
+                    )
+                ],
+            )
+        },
         auth=[],
         tags=["accounts"],
     )
@@ -186,11 +282,13 @@ class PasswordResetConfirmView(APIView):
     @extend_schema(
         summary="Choose a new password with a reset link's uid and token",
         description=(
-            "The link works once; every token issued before is refused afterwards. A refused "
-            "attempt (e.g. a weak password) leaves the link usable."
+            "Public. The link works once; every token issued before is refused afterwards, "
+            "and the account's other reset links stop working. A wrong, used or expired "
+            "token, or an unknown uid, is 400 on `token`. A refused attempt (e.g. a weak "
+            "password) leaves the link usable."
         ),
         request=PasswordResetConfirmInput,
-        responses={204: OpenApiResponse(description="Changed; log in with it.")},
+        responses={204: OpenApiResponse(description="Changed; no body. Log in with it.")},
         auth=[],
         tags=["accounts"],
     )

@@ -7,7 +7,9 @@ from django.utils import timezone
 from django.utils.http import parse_etags, quote_etag
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
+    OpenApiExample,
     OpenApiParameter,
+    OpenApiRequest,
     OpenApiResponse,
     extend_schema,
     extend_schema_view,
@@ -22,27 +24,108 @@ from .. import selectors, services
 from ..filters import MovieFilter, ShowDateFilter, ShowFilter, StableOrderingFilter
 from ..models import Show
 from ..serializers import MovieInput, MovieOutput, SeatMapOutput, ShowInput, ShowOutput
-from .common import CatalogueViewSet, conflict
+from .common import CatalogueViewSet
 
 SHOW_ORDERING_FIELDS = ["start_time", "price"]  # API.md: ?ordering= on shows
 
 
+STAFF_WRITE = (
+    "Staff only: `is_staff` and the Django model permission to {perm} (the `Cinema staff` "
+    "group has it)."
+)
+MOVIE_EXAMPLE = OpenApiExample(
+    "A movie",
+    value={
+        "title": "The Last Projectionist",
+        "description": "A night-shift projectionist keeps an old cinema running.",
+        "duration_minutes": 118,
+        "genre": "Drama",
+        "language": "English",
+        "release_date": "2026-12-18",
+    },
+    request_only=True,
+)
+SHOW_EXAMPLE = OpenApiExample(
+    "A show on a screen",
+    value={
+        "movie_id": 1,
+        "screen_id": 1,
+        "start_time": "2031-12-01T18:30:00Z",
+        "price": "250.00",
+        "prices": {"recliner": "630.00"},
+    },
+    request_only=True,
+    description="On screen 1 of the sample data (categories standard and recliner): "
+    "screen_name and total_seats come from the screen.",
+)
+SHOW_OLD_FORM_EXAMPLE = OpenApiExample(
+    "A show without a screen (the old form)",
+    value={
+        "movie_id": 1,
+        "screen_name": "Open-air lawn",
+        "total_seats": 80,
+        "start_time": "2031-12-01T20:00:00Z",
+        "price": "150.00",
+    },
+    request_only=True,
+    description="One unlabelled row of total_seats seats, all `standard`.",
+)
+
+
+def movie_response(description: str) -> OpenApiResponse:
+    return OpenApiResponse(MovieOutput, description=description)
+
+
+def show_response(description: str) -> OpenApiResponse:
+    return OpenApiResponse(ShowOutput, description=description)
+
+
 @extend_schema_view(
-    list=extend_schema(summary="List movies", tags=["movies"]),
-    retrieve=extend_schema(summary="Get a movie", tags=["movies"]),
+    list=extend_schema(
+        summary="List movies",
+        description=(
+            "Public. `?search=` matches the title (any case); `?genre=` and `?language=` "
+            "match exactly (any case); `?ordering=` by `title`, `release_date` or "
+            "`duration_minutes` (`-` for descending)."
+        ),
+        tags=["movies"],
+        responses={200: movie_response("A page of movies.")},
+    ),
+    retrieve=extend_schema(
+        summary="Get a movie",
+        description="Public.",
+        tags=["movies"],
+        responses={200: movie_response("The movie.")},
+    ),
     create=extend_schema(
-        summary="Create a movie (staff)", tags=["movies"], responses={201: MovieOutput}
+        summary="Create a movie (staff)",
+        description=STAFF_WRITE.format(perm="add movies"),
+        tags=["movies"],
+        request=OpenApiRequest(MovieInput, examples=[MOVIE_EXAMPLE]),
+        responses={201: movie_response("Created: the new movie.")},
     ),
     update=extend_schema(
-        summary="Replace a movie (staff)", tags=["movies"], responses={200: MovieOutput}
+        summary="Replace a movie (staff)",
+        description=STAFF_WRITE.format(perm="change movies")
+        + " A longer running time must still fit between the movie's shows on each screen "
+        "(409 `screen_busy`).",
+        tags=["movies"],
+        responses={200: movie_response("The movie as it is now.")},
     ),
     partial_update=extend_schema(
-        summary="Update a movie (staff)", tags=["movies"], responses={200: MovieOutput}
+        summary="Update a movie (staff)",
+        description=STAFF_WRITE.format(perm="change movies")
+        + " Send only the fields to change. A longer running time must still fit between "
+        "the movie's shows on each screen (409 `screen_busy`).",
+        tags=["movies"],
+        responses={200: movie_response("The movie as it is now.")},
     ),
     destroy=extend_schema(
         summary="Delete a movie without shows (staff)",
+        description=STAFF_WRITE.format(perm="delete movies")
+        + " A movie that still has shows cannot be deleted (409 `movie_has_shows`).",
         tags=["movies"],
-        responses={204: None, 409: conflict},
+        responses={204: OpenApiResponse(description="Deleted; no body.")},
     ),
 )
 class MovieViewSet(CatalogueViewSet):
@@ -74,21 +157,57 @@ class MovieViewSet(CatalogueViewSet):
 
 
 @extend_schema_view(
-    list=extend_schema(summary="List upcoming shows, soonest first", tags=["shows"]),
-    retrieve=extend_schema(summary="Get a show", tags=["shows"]),
+    list=extend_schema(
+        summary="List upcoming shows, soonest first",
+        description=(
+            "Public; shows that have not started. Filters: `?movie=`, `?cinema=`, "
+            "`?screen=` (ids; an unknown id gives an empty page), `?city=` (exact, any "
+            "case), `?date=YYYY-MM-DD` (a day in the cinema's TIME_ZONE); `?ordering=` by "
+            "`start_time` or `price`."
+        ),
+        tags=["shows"],
+        responses={200: show_response("A page of upcoming shows.")},
+    ),
+    retrieve=extend_schema(
+        summary="Get a show",
+        description="Public; past shows too. `available_seats` leaves out booked and held seats.",
+        tags=["shows"],
+        responses={200: show_response("The show.")},
+    ),
     create=extend_schema(
-        summary="Create a show and its seats (staff)", tags=["shows"], responses={201: ShowOutput}
+        summary="Create a show and its seats (staff)",
+        description=STAFF_WRITE.format(perm="add shows")
+        + " On a screen (`screen_id`): the show copies the screen's layout, and must not "
+        "overlap another show of the screen, turnover included (409 `screen_busy`). "
+        "Without one (the old form): `screen_name` and `total_seats`.",
+        tags=["shows"],
+        request=OpenApiRequest(ShowInput, examples=[SHOW_EXAMPLE, SHOW_OLD_FORM_EXAMPLE]),
+        responses={201: show_response("Created: the new show; its seats exist now.")},
     ),
     update=extend_schema(
-        summary="Replace a show (staff)", tags=["shows"], responses={200: ShowOutput, 409: conflict}
+        summary="Replace a show (staff)",
+        description=STAFF_WRITE.format(perm="change shows")
+        + " Once the show has a live booking or an active hold, its movie and screen "
+        "cannot change (409 `show_has_bookings`); its start time can, onto a free slot "
+        "(409 `screen_busy` otherwise).",
+        tags=["shows"],
+        responses={200: show_response("The show as it is now.")},
     ),
     partial_update=extend_schema(
-        summary="Update a show (staff)", tags=["shows"], responses={200: ShowOutput, 409: conflict}
+        summary="Update a show (staff)",
+        description=STAFF_WRITE.format(perm="change shows")
+        + " Send only the fields to change. Once the show has a live booking or an active "
+        "hold, its movie and screen cannot change (409 `show_has_bookings`); its start "
+        "time can, onto a free slot (409 `screen_busy` otherwise).",
+        tags=["shows"],
+        responses={200: show_response("The show as it is now.")},
     ),
     destroy=extend_schema(
         summary="Delete a show that never had a booking (staff)",
+        description=STAFF_WRITE.format(perm="delete shows")
+        + " A show that has ever had a booking is kept as history (409 `show_has_bookings`).",
         tags=["shows"],
-        responses={204: None, 409: conflict},
+        responses={204: OpenApiResponse(description="Deleted, with its seats; no body.")},
     ),
 )
 class ShowViewSet(CatalogueViewSet):
@@ -118,7 +237,7 @@ class ShowViewSet(CatalogueViewSet):
     @extend_schema(
         summary="Seat map of a show: rows, aisles, categories, each seat's status",
         description=(
-            "Rows front to back, seats left to right; `column` counts each aisle as one "
+            "Public. Rows front to back, seats left to right; `column` counts each aisle as one "
             "empty column. Every 200 has an `ETag`; send it back in `If-None-Match` to "
             "get a 304 with no body while no seat has changed."
         ),
@@ -130,11 +249,24 @@ class ShowViewSet(CatalogueViewSet):
                 OpenApiParameter.HEADER,
                 required=False,
                 description="The ETag of a seat map you have: 304 if it is still current.",
-            )
+            ),
+            OpenApiParameter(
+                "ETag",
+                OpenApiTypes.STR,
+                OpenApiParameter.HEADER,
+                response=[200, 304],
+                description="A version of the seat map; changes whenever any seat's status does.",
+            ),
         ],
         responses={
-            200: SeatMapOutput,
-            304: OpenApiResponse(description="Not modified: the seat map is as you have it."),
+            200: OpenApiResponse(
+                SeatMapOutput,
+                description="The seat map: every seat's number, label, place, category and "
+                "status, and the free seats per category with their prices.",
+            ),
+            304: OpenApiResponse(
+                description="Not modified: the seat map is as you have it (no body)."
+            ),
         },
     )
     @action(
@@ -157,7 +289,13 @@ class ShowViewSet(CatalogueViewSet):
         return Response(body, headers=headers)
 
 
-@extend_schema(summary="Upcoming shows of a movie, soonest first", tags=["shows"])
+@extend_schema(
+    summary="Upcoming shows of a movie, soonest first",
+    description="Public; shows that have not started. `?date=YYYY-MM-DD` (a day in the "
+    "cinema's TIME_ZONE); `?ordering=` by `start_time` or `price`.",
+    tags=["shows"],
+    responses={200: show_response("A page of the movie's upcoming shows.")},
+)
 class MovieShowsView(generics.ListAPIView):
     queryset = Show.objects.none()  # for the schema; get_queryset() is what runs
     serializer_class = ShowOutput

@@ -1,7 +1,7 @@
 """Checkout: hold seats while paying, read or release the hold, confirm it into a booking."""
 
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiRequest, OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.generics import get_object_or_404  # a malformed id: 404, not 500
@@ -12,9 +12,25 @@ from rest_framework.views import APIView
 from .. import selectors, services
 from ..models import Hold, Show
 from ..serializers import BookingOutput, BookSeatsInput, HoldOutput
+from ..serializers.bookings import BookSeatsRequest
 from ..throttles import BookingRateThrottle
-from .bookings import created_once, idempotency_key_of, idempotency_key_parameter, render_booking
-from .common import conflict, reject_a_non_json_body
+from .bookings import (
+    REPLAYED_HEADER,
+    SEAT_EXAMPLES,
+    SEAT_FIELDS_DESCRIPTION,
+    created_once,
+    idempotency_key_of,
+    idempotency_key_parameter,
+    render_booking,
+)
+from .common import reject_a_non_json_body
+
+# "Try it out" starts from the first example: the best block of 2 works on any show with
+# two free seats side by side.
+HOLD_EXAMPLES = [
+    next(example for example in SEAT_EXAMPLES if example.name == "Best available"),
+    *(example for example in SEAT_EXAMPLES if example.name != "Best available"),
+]
 
 
 class HoldSeatsView(APIView):
@@ -24,13 +40,21 @@ class HoldSeatsView(APIView):
     @extend_schema(
         summary="Hold seats of a show while you pay",
         description=(
-            "Takes any of the `book/` bodies. The seats are kept for you for "
-            "SEAT_HOLD_MINUTES and are unavailable to everyone else. A new hold on the same "
-            "show replaces your active one (its other seats are freed in the same step)."
+            f"Takes any of the `book/` bodies. {SEAT_FIELDS_DESCRIPTION}\n\n"
+            "The seats are kept for you for SEAT_HOLD_MINUTES and are unavailable to "
+            "everyone else (409 `seat_unavailable` for them). One active hold per show: a "
+            "new hold on the same show replaces your active one, and its other seats are "
+            "freed in the same step. Then confirm the hold (`POST /api/holds/{id}/confirm/`) "
+            "or release it (`DELETE /api/holds/{id}/`)."
         ),
         tags=["checkout"],
-        request=BookSeatsInput,
-        responses={201: HoldOutput, 409: conflict},
+        request=OpenApiRequest(BookSeatsRequest, examples=HOLD_EXAMPLES),
+        responses={
+            201: OpenApiResponse(
+                HoldOutput,
+                description="Held: the hold, `active`, with its seats, prices and `expires_at`.",
+            )
+        },
     )
     def post(self, request, pk):
         show = get_object_or_404(Show.objects.select_related("movie"), pk=pk)
@@ -53,14 +77,23 @@ class HoldViewSet(mixins.RetrieveModelMixin, mixins.DestroyModelMixin, viewsets.
         # Scoped to the caller: another user's hold is a 404 by construction.
         return selectors.holds_of(user=self.request.user)
 
-    @extend_schema(summary="Get one of your holds", tags=["checkout"])
+    @extend_schema(
+        summary="Get one of your holds",
+        description=(
+            "Its `status` reads `expired` as soon as `expires_at` has passed. Another "
+            "user's hold is a 404, as if it did not exist."
+        ),
+        tags=["checkout"],
+        responses={200: OpenApiResponse(HoldOutput, description="The hold.")},
+    )
     def retrieve(self, request, *args, **kwargs):
         return super().retrieve(request, *args, **kwargs)
 
     @extend_schema(
         summary="Release a hold: its seats are free at once",
+        description="Only an active hold can be released; it becomes `released`.",
         tags=["checkout"],
-        responses={204: None, 409: conflict},
+        responses={204: OpenApiResponse(description="Released; no body.")},
     )
     def destroy(self, request, *args, **kwargs):
         hold = self.get_object()
@@ -70,10 +103,20 @@ class HoldViewSet(mixins.RetrieveModelMixin, mixins.DestroyModelMixin, viewsets.
 
     @extend_schema(
         summary="Confirm a hold: book exactly its seats",
+        description=(
+            "No body. Books the held seats at the prices they were held at; the hold "
+            "becomes `confirmed` and names the booking. Checks in this order: "
+            "`hold_not_active`, `hold_expired`, `show_started`, then the seat limit. A "
+            "retry with the same `Idempotency-Key` answers the original 201 again."
+        ),
         tags=["checkout"],
         request=None,
-        responses={201: BookingOutput, 409: conflict},
-        parameters=[idempotency_key_parameter("books")],
+        responses={
+            201: OpenApiResponse(
+                BookingOutput, description="Booked: the booking of exactly the held seats."
+            )
+        },
+        parameters=[idempotency_key_parameter("books"), REPLAYED_HEADER],
     )
     @action(detail=True, methods=["post"], throttle_classes=[BookingRateThrottle])
     def confirm(self, request, pk=None):

@@ -1,13 +1,9 @@
 """What the API's views share: the staff-write viewset and small request helpers."""
 
-from drf_spectacular.utils import OpenApiResponse
 from rest_framework import status, viewsets
 from rest_framework.response import Response
 
 from ..permissions import IsStaffOrReadOnly
-from ..serializers import ErrorOutput
-
-conflict = OpenApiResponse(ErrorOutput, description="Conflict with the current state.")
 
 
 class CatalogueViewSet(viewsets.ModelViewSet):
