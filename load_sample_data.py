@@ -24,6 +24,7 @@ whole days behind, never shows that missed their bookings.
 The two accounts are for a local machine only:
     demo  / demo-pass-2026   (a customer with a couple of bookings)
     admin / admin-pass-2026  (staff superuser, for /admin/)
+    staff / staff-pass-2026  (Cinema staff: the admin and the staff API, no superuser powers)
 The sample customers (priya, arjun, ...) have no usable password: they cannot log in.
 Existing users are left as they are; their passwords are never reset.
 """
@@ -297,6 +298,7 @@ CATEGORY_SURCHARGES = {PREMIUM: Decimal("120.00"), RECLINER: Decimal("380.00")}
 
 DEMO_USER = {"username": "demo", "email": "demo@example.com", "password": "demo-pass-2026"}
 ADMIN_USER = {"username": "admin", "email": "admin@example.com", "password": "admin-pass-2026"}
+STAFF_USER = {"username": "staff", "email": "staff@example.com", "password": "staff-pass-2026"}
 # Booked for the demo user, a day or more ahead: (cinema, category, seats).
 DEMO_BOOKINGS = [
     ("Riverside Multiplex", STANDARD, 2),
@@ -643,6 +645,7 @@ def main(*, now: datetime | None = None) -> None:
     venues = load_venues()
     demo = load_user(**DEMO_USER)
     load_user(**ADMIN_USER, staff=True)
+    services.make_cinema_staff(user=load_user(**STAFF_USER))
     customers = load_customers()
     load_schedule(venues, movies, customers, now=now)
     load_demo_bookings(demo, now=now)

@@ -8,6 +8,8 @@ from datetime import UTC, datetime, timedelta
 from playwright.sync_api import expect
 
 ADMIN = {"username": "admin", "password": "admin-pass-2026"}  # from load_sample_data.py
+# Cinema staff, no superuser powers: what a cinema's own staff log in as.
+STAFF = {"username": "staff", "password": "staff-pass-2026"}
 DEMO = {"username": "demo", "password": "demo-pass-2026"}
 
 
@@ -18,16 +20,16 @@ def expect_seat_map(page, *, free: int, booked: list[int]) -> None:
     expect(seatmap.locator(".seat.booked")).to_have_text([str(n) for n in booked])
 
 
-def log_in(page, recorder) -> None:
-    """Log in to the admin as the sample data's staff superuser."""
+def log_in(page, recorder, who=ADMIN) -> None:
+    """Log in to the admin as one of the sample data's staff (the superuser by default)."""
     page.goto("/admin/")
     expect(page).to_have_url(re.compile(r"/admin/login/"))
-    page.fill("#id_username", ADMIN["username"])
-    page.fill("#id_password", ADMIN["password"])
+    page.fill("#id_username", who["username"])
+    page.fill("#id_password", who["password"])
     recorder.shot("login")
     page.locator("input[type=submit]").click()
     expect(page.locator("#site-name")).to_be_visible()
-    expect(page.locator("#user-tools")).to_contain_text(ADMIN["username"])
+    expect(page.locator("#user-tools")).to_contain_text(who["username"])
     recorder.shot("admin-index")
 
 
@@ -37,8 +39,8 @@ def test_admin_schedules_a_show_and_cancels_a_booking(page, recorder, api):
         hour=19, minute=30, second=0, microsecond=0
     )  # the server runs with TIME_ZONE=UTC, so the admin's fields are UTC too
 
-    # Log in as staff.
-    log_in(page, recorder)
+    # Log in as cinema staff: no superuser powers, only the Cinema staff group's.
+    log_in(page, recorder, STAFF)
 
     # Movies > Add.
     page.locator("#content-main a[href$='/booking/movie/']").first.click()

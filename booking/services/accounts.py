@@ -7,6 +7,7 @@ from datetime import datetime
 
 from django.conf import settings
 from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
+from django.contrib.auth.models import Group
 from django.contrib.auth.tokens import default_token_generator
 from django.core.mail import send_mail
 from django.db import IntegrityError, connection, transaction
@@ -184,3 +185,14 @@ def _send_reset_email(email: str) -> None:
         )
     except Exception:  # a thread of its own: nobody else would see the error
         logger.exception("password reset email to a known address failed")
+
+
+CINEMA_STAFF_GROUP = "Cinema staff"  # created by migration 0004
+
+
+def make_cinema_staff(*, user: User) -> User:
+    """Give user the admin and the staff API, without superuser powers."""
+    user.is_staff = True
+    user.save(update_fields=["is_staff"])
+    user.groups.add(Group.objects.get(name=CINEMA_STAFF_GROUP))
+    return user

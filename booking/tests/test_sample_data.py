@@ -272,9 +272,15 @@ class TestAFullLoad:
         assert admin.is_staff
         assert admin.is_superuser
 
+    def test_the_staff_user_is_cinema_staff_without_superuser_powers(self):
+        staff = User.objects.get(username="staff")
+
+        assert staff.is_staff and not staff.is_superuser
+        assert list(staff.groups.values_list("name", flat=True)) == ["Cinema staff"]
+
     @pytest.mark.parametrize(
         ("username", "password"),
-        [("demo", "demo-pass-2026"), ("admin", "admin-pass-2026")],
+        [("demo", "demo-pass-2026"), ("admin", "admin-pass-2026"), ("staff", "staff-pass-2026")],
     )
     def test_the_sample_users_can_log_in(self, api_client, username, password):
         response = api_client.post(

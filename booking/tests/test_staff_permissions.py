@@ -5,9 +5,12 @@ API.md: "Staff writes ... need is_staff and the matching Django model permission
 """
 
 import importlib
+from io import StringIO
 
 import pytest
 from django.contrib.auth.models import Group, Permission
+from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.db import connection
 from django.db.migrations.loader import MigrationLoader
 
@@ -300,3 +303,44 @@ def test_cinema_staff_can_replace_a_screen_with_put(staff_client):
 
     assert response.status_code == 200, response.content
     assert response.json()["capacity"] == 8
+
+
+# --- Making staff ---------------------------------------------------------------------
+
+
+def test_create_staff_makes_a_new_cinema_staff_member_who_is_no_superuser(db, monkeypatch):
+    monkeypatch.setenv("STAFF_PASSWORD", "a-long-staff-pass-2026")
+    output = StringIO()
+
+    call_command("create_staff", "Stella", email="stella@example.com", stdout=output)
+
+    stella = User.objects.get(username="Stella")
+    assert stella.is_staff and not stella.is_superuser
+    assert stella.check_password("a-long-staff-pass-2026")
+    assert list(stella.groups.values_list("name", flat=True)) == ["Cinema staff"]
+    assert stella.has_perm("booking.add_show") and not stella.has_perm("booking.delete_booking")
+    assert "Stella is cinema staff" in output.getvalue()
+
+
+def test_create_staff_promotes_an_existing_user(user):
+    call_command("create_staff", user.username.upper(), stdout=StringIO())
+
+    user.refresh_from_db()
+    assert user.is_staff and not user.is_superuser
+    assert user.groups.filter(name="Cinema staff").exists()
+
+
+def test_create_staff_needs_an_email_for_a_new_user(db):
+    with pytest.raises(CommandError, match="--email"):
+        call_command("create_staff", "nobody", stdout=StringIO())
+
+    assert not User.objects.filter(username="nobody").exists()
+
+
+def test_create_staff_refuses_a_weak_password(db, monkeypatch):
+    monkeypatch.setenv("STAFF_PASSWORD", "password")
+
+    with pytest.raises(CommandError):
+        call_command("create_staff", "weak", email="weak@example.com", stdout=StringIO())
+
+    assert not User.objects.filter(username="weak").exists()
