@@ -4,6 +4,7 @@ Every value that differs between machines comes from the environment (or a `.env
 file) through python-decouple; `.env.example` lists them all.
 """
 
+import re
 import warnings
 from datetime import timedelta
 from pathlib import Path
@@ -253,10 +254,24 @@ else:
 # --- REST framework -----------------------------------------------------------
 
 
+_RATE = re.compile(r"[1-9][0-9]*/(s|sec|second|m|min|minute|h|hour|d|day)")
+
+
 def _rate(name: str, default: str) -> str | None:
-    """Read a DRF rate string from the environment; `off` disables the throttle."""
+    """Read a DRF rate string from the environment; `off` disables the throttle.
+
+    A typo (`ten/min`) is refused at start-up: DRF would only fail on the first request
+    the throttle sees, with a 500, on every such request.
+    """
     value = config(name, default=default).strip()
-    return None if value.lower() in {"off", "none", ""} else value
+    if value.lower() in {"off", "none", ""}:
+        return None
+    if not _RATE.fullmatch(value):
+        raise ImproperlyConfigured(
+            f"{name}={value!r} is not a rate: write it as 10/min, 20/hour, 5/second, 100/day, "
+            "or off"
+        )
+    return value
 
 
 REST_FRAMEWORK = {

@@ -4,12 +4,15 @@ a database or Redis that hangs, the admin login's rate limit."""
 import functools
 import logging
 import socket
+import subprocess
+import sys
 import threading
 import time
 from datetime import timedelta
 from io import StringIO
 
 import pytest
+from django.conf import settings as django_settings
 from django.core.cache import caches
 from django.core.management import call_command
 from django.db import OperationalError
@@ -631,3 +634,31 @@ def test_the_admin_login_has_no_limit_when_the_login_rate_is_off(client, staff_u
 def test_the_admin_login_works_with_redis_down(client, staff_user, dead_redis, login_limit_of_3):
     assert admin_login(client, staff_user.username, "wrong").status_code == 200
     assert admin_login(client, staff_user.username, PASSWORD).status_code == 302
+
+
+def import_settings_with(**env) -> subprocess.CompletedProcess:
+    """Import the settings module in a fresh interpreter with these variables set."""
+    return subprocess.run(
+        [sys.executable, "-c", "import movie_booking.settings"],
+        cwd=django_settings.BASE_DIR,
+        env={"PATH": "/usr/bin:/bin", "DEBUG": "True", **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize("rate", ["ten/min", "10/fortnight", "10", "0/min", "-1/min"])
+def test_a_rate_that_is_no_rate_stops_the_service_at_start_up(rate):
+    result = import_settings_with(THROTTLE_LOGIN=rate)
+
+    assert result.returncode != 0
+    assert "THROTTLE_LOGIN" in result.stderr and "is not a rate" in result.stderr
+
+
+@pytest.mark.parametrize("rate", ["10/min", "20/hour", "5/second", "100/day", "off", "OFF"])
+def test_every_rate_drf_reads_starts_the_service(rate):
+    result = import_settings_with(THROTTLE_LOGIN=rate)
+
+    assert result.returncode == 0, result.stderr
