@@ -71,6 +71,8 @@ from harness import (
 )
 from private_servers import PrivateMariaDB, PrivateRedis
 
+HEALTHZ_REUSE_SECONDS = 1.0  # booking/views/operations.py
+
 # The settings under test: settings.py's defaults, given explicitly (a .env would win).
 TIMEOUT_SETTINGS = {
     "DB_CONNECT_TIMEOUT_SECONDS": 2,
@@ -385,6 +387,10 @@ def main() -> int:
         # 2. Outage: the listener and every forwarded (pooled) connection go away.
         killed = proxy.stop()
         say(f"\n== outage: proxy stopped, {killed} forwarded database connection(s) killed")
+        # Each process's /healthz repeats a success for HEALTHZ_REUSE_SECONDS (a flood of
+        # health checks must not become a flood of connections): let phase 1's lapse, so
+        # that what follows is the outage as every worker sees it.
+        time.sleep(HEALTHZ_REUSE_SECONDS)
         rows = []
         for round_number in (1, 2):  # each worker's first request meets its dead connection
             rows += run_probes(server.port, probes(2, False, f" #{round_number}"), token)
