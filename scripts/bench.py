@@ -393,8 +393,20 @@ class BestSeatsWanted:
 
 
 def run_scenario(
-    name, *, seat_map, tokens, args, stop, server, results: list[Result], send=book
+    name,
+    *,
+    seat_map,
+    tokens,
+    args,
+    stop,
+    server,
+    results: list[Result],
+    send=book,
+    ports: list[int] | None = None,
 ) -> Result:
+    """Run one scenario with args.concurrency clients; client n talks to ports[n % len]
+    (default: args.port). server, if given, is watched: its death stops the run."""
+    ports = ports or [args.port]
     result = Result(name)
     results.append(result)  # before any client starts: an interrupt must not lose answers
     lock = threading.Lock()
@@ -403,7 +415,7 @@ def run_scenario(
 
     def client_loop(seed_value: int) -> None:
         rng = random.Random(seed_value)
-        client = Client(args.port)
+        client = Client(ports[seed_value % len(ports)])
         statuses, codes, latencies, booked = Counter(), Counter(), [], {}
         try:
             while budget.take():
@@ -425,7 +437,8 @@ def run_scenario(
                     seat_map.taken(show, body["seat_numbers"])
                 else:
                     codes[status, body.get("code", "")] += 1
-                    if status == CONNECTION_ERROR and server.proc.poll() is not None:
+                    gone = server is not None and server.proc.poll() is not None
+                    if status == CONNECTION_ERROR and gone:
                         stop.set()  # gunicorn is gone: no point in hammering a closed port
                     if status == 409 and body.get("code") == "seat_unavailable":
                         seat_map.taken(show, body.get("seats", []))

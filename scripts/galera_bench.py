@@ -25,16 +25,13 @@ Needs `scripts/galera.sh up` for the cluster layouts; root without a password.
 import argparse
 import contextlib
 import os
-import random
 import re
 import shutil
 import subprocess
 import sys
 import tempfile
 import threading
-import time
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import bench
@@ -136,52 +133,17 @@ def conflicts_logged(servers) -> int:
 
 def run(name, *, seat_map, tokens, args, ports, send) -> bench.Result:
     """bench.run_scenario, with client n talking to ports[n % len(ports)]."""
-    result = bench.Result(name)
-    lock = threading.Lock()
-    budget = bench.Budget(duration=args.duration, requests=None, stop=threading.Event())
-    started = time.monotonic()
-
-    def client_loop(number: int) -> None:
-        rng = random.Random(number)
-        client = bench.Client(ports[number % len(ports)])
-        statuses, codes, latencies, booked = Counter(), Counter(), [], {}
-        try:
-            while budget.take():
-                choice = seat_map.pick(rng)
-                if choice is None:
-                    with lock:
-                        result.sold_out_after = result.sold_out_after or (
-                            time.monotonic() - started
-                        )
-                    break
-                show, seats = choice
-                sent = time.perf_counter()
-                status, body = send(client, show, seats, rng.choice(tokens))
-                if status != bench.CONNECTION_ERROR:
-                    latencies.append((time.perf_counter() - sent) * 1000)
-                statuses[status] += 1
-                if status == 201:
-                    booked[body["id"]] = (show, body["seat_numbers"])
-                    seat_map.taken(show, body["seat_numbers"])
-                else:
-                    codes[status, body.get("code", "")] += 1
-                    if status == 409 and body.get("code") == "seat_unavailable":
-                        seat_map.taken(show, body.get("seats", []))
-                    if hasattr(seat_map, "refused"):
-                        seat_map.refused(seats, body)
-        finally:
-            client.close()
-            with lock:
-                result.statuses.update(statuses)
-                result.codes.update(codes)
-                result.latencies_ms.extend(latencies)
-                result.booked.update(booked)
-
-    with ThreadPoolExecutor(max_workers=args.concurrency) as pool:
-        for future in [pool.submit(client_loop, n) for n in range(args.concurrency)]:
-            future.result()
-    result.elapsed = time.monotonic() - started
-    return result
+    return bench.run_scenario(
+        name,
+        seat_map=seat_map,
+        tokens=tokens,
+        args=args,
+        stop=threading.Event(),
+        server=None,
+        results=[],
+        send=send,
+        ports=ports,
+    )
 
 
 # --- One layout -----------------------------------------------------------------------
