@@ -416,6 +416,7 @@ def main() -> int:
 
         # 4. Recovery: same port, same gunicorn.
         proxy.start(proxy.port)
+        back_at = time.monotonic()
         say(f"\n== recovery: proxy back on 127.0.0.1:{proxy.port}; polling /healthz")
         for attempt in range(1, RECOVERY_POLLS + 1):
             reply = call(server.port, "GET", "/healthz")
@@ -425,8 +426,12 @@ def main() -> int:
             time.sleep(RECOVERY_POLL_INTERVAL_SECONDS)
         else:
             report.fail(f"recovery: /healthz not 200 after {RECOVERY_POLLS} polls")
-        # Each worker's breaker may still be open for up to DB_BREAKER_SECONDS; then its
-        # probe finds the database again. Wait for a run of 200s, one per worker and more.
+        # Each worker's breaker may still be open for up to DB_BREAKER_SECONDS after the
+        # database came back; then its next request probes and finds it. gunicorn does not
+        # spread sequential requests over its workers, so a run of 200s can come from one
+        # worker while another's breaker is still open: let the breakers' interval pass
+        # first, then wait for a run of 200s.
+        time.sleep(max(0.0, back_at + DB_BREAKER_SECONDS + 0.2 - time.monotonic()))
         waited = wait_for_api(server.port, DB_BREAKER_SECONDS + RECOVERY_MARGIN_SECONDS)
         if waited is None:
             report.fail("recovery: the API did not answer 200 again after /healthz did")
