@@ -182,7 +182,7 @@ else:
 # The test database's name (default: test_ + DB_NAME), so that two checkouts can run
 # their suites on one server at once.
 if config("DB_TEST_NAME", default=""):
-    _default_db["TEST"] = {"NAME": config("DB_TEST_NAME")}
+    _default_db.setdefault("TEST", {})["NAME"] = config("DB_TEST_NAME")
 
 DATABASES = {"default": _default_db}
 

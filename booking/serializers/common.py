@@ -1,6 +1,7 @@
 """Shared serializer pieces: UTC datetimes, ids, bounded lists and dicts."""
 
-from datetime import UTC
+from datetime import UTC, datetime
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import models
 from rest_framework import serializers
@@ -18,6 +19,22 @@ class UTCDateTimeField(serializers.DateTimeField):
     def __init__(self, **kwargs):
         kwargs.setdefault("default_timezone", UTC)
         super().__init__(**kwargs)
+
+
+def utc_text(value: datetime | None) -> str | None:
+    """A datetime as UTCDateTimeField renders it (for bodies built without a serializer)."""
+    if value is None:
+        return None
+    text = value.astimezone(UTC).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+CENT = Decimal("0.01")
+
+
+def money_text(value) -> str:
+    """An amount as the serializers' 2-decimal DecimalFields render it."""
+    return f"{Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP):f}"
 
 
 class UTCModelSerializer(serializers.ModelSerializer):

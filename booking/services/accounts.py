@@ -18,8 +18,9 @@ from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.tokens import RefreshToken
 
+from .. import readcache
 from ..exceptions import Busy
-from ..models import Booking, Hold, Seat, User
+from ..models import Booking, Hold, Seat, Show, User
 from ..selectors import same_name
 from .seating import end_hold
 from .transactions import catch_up, retry_on_lock_conflict
@@ -130,13 +131,20 @@ def delete_account(*, user: User, now: datetime) -> None:
         upcoming = Booking.objects.select_for_update().filter(
             user=locked, status=Booking.Status.BOOKED, show__start_time__gt=now
         )
+        changed_shows = set()
         for booking in upcoming:
             booking.status = Booking.Status.CANCELLED
             booking.cancelled_at = now
             booking.save(update_fields=["status", "cancelled_at"])
             Seat.objects.filter(booking=booking).update(booking=None)
+            changed_shows.add(booking.show_id)
         for hold in Hold.objects.select_for_update().filter(user=locked, status=Hold.Status.ACTIVE):
             end_hold(hold, status=Hold.Status.RELEASED, now=now)
+            changed_shows.add(hold.show_id)
+        for show_id, movie_id in Show.objects.filter(pk__in=changed_shows).values_list(
+            "pk", "movie_id"
+        ):
+            readcache.seats_changed(show_id, movie_id)
         marker = f"deleted-{locked.pk}-{secrets.token_hex(4)}"
         locked.username = marker
         locked.email = f"{marker}@deleted.invalid"

@@ -4,14 +4,14 @@ How booking stays correct (see also README, "How booking stays correct"):
 
 * Each seat of a show is a row (`Seat`), unique on (show, number), created with the
   show. A seat row points at the live booking holding it, or at nothing.
-* `book_seats` locks the user's row, then the requested seat rows with `SELECT ... FOR
-  UPDATE`, always in seat-number order (`seating.claim`, shared with holds), re-checks
-  that they are free, creates the booking and points the seats at it, all in one
-  transaction. A second booking of any of those seats waits
-  for the first to commit, then sees them taken. Bookings of other seats lock other
-  rows and do not wait. The fixed lock order means two multi-seat bookings can never
-  hold each other's seats: no deadlocks between bookings.
-* We lock rows that exist (the seats), never "the absence of a booking": under READ
+* `book_seats`, in one transaction: locks the user's row, reads the seats and checks
+  them (`seating.claim`), inserts the booking, then points the seats at it with one
+  conditional UPDATE whose row count decides (`seating.take`, shared with holds). A
+  second booking of any of those seats waits for the first to commit, then matches
+  fewer rows, rolls back and starts over, and its fresh read answers 409. Bookings of
+  other seats write other rows and do not wait. Rows are written in seat-number order,
+  so two multi-seat bookings can never hold each other's seats: no deadlocks.
+* We write rows that exist (the seats), never "the absence of a booking": under READ
   COMMITTED InnoDB takes no gap locks, so a missing row cannot be locked.
 * `cancel_booking` locks the booking, marks it cancelled and releases its seat rows
   in the same transaction: the seats are free the moment it commits.
@@ -19,35 +19,24 @@ How booking stays correct (see also README, "How booking stays correct"):
   retried a few times from scratch, then answered 503 `busy`.
 """
 
+import contextlib
 import secrets
 from collections.abc import Sequence
 from datetime import datetime
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 
+from .. import readcache
 from ..exceptions import AlreadyCancelled, CancellationClosed, ShowStarted
 from ..models import REFERENCE_ALPHABET, REFERENCE_LENGTH, Booking, Hold, Seat, Show, User
 from . import seating
-from .transactions import retry_on_lock_conflict
+from .transactions import ClaimLost, retry_on_lock_conflict
 
 REFERENCE_ATTEMPTS = 5
 
 
 def _new_reference() -> str:
     return "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(REFERENCE_LENGTH))
-
-
-def _create_booking(**fields) -> Booking:
-    """Insert a booking under a fresh random reference, drawing again on a collision."""
-    for _ in range(REFERENCE_ATTEMPTS):
-        reference = _new_reference()
-        try:
-            with transaction.atomic():  # a savepoint: a collision must not doom the booking
-                return Booking.objects.create(reference=reference, **fields)
-        except IntegrityError:
-            if not Booking.objects.filter(reference=reference).exists():
-                raise
-    raise RuntimeError("could not draw a free booking reference")
 
 
 @retry_on_lock_conflict
@@ -73,27 +62,64 @@ def book_seats(
     )
     with transaction.atomic():
         seating.lock_user(user)
-        seating.ensure_within_limit(user, show, request.count)
-        own_hold = seating.active_hold_of(user, show, now)
-        seats = seating.claim(show, request, own_hold=own_hold, now=now)
+        seats, claimant = seating.claim(user, show, request, now=now)
         booking = record_booking(user=user, show=show, seats=seating.priced(show, seats))
-        Seat.objects.filter(pk__in=[seat.pk for seat in seats]).update(
-            booking=booking, hold=None, held_until=None
+        taken = seating.take(
+            show,
+            booking.seat_numbers,
+            now=now,
+            own_hold_id=claimant.hold_id,
+            booking=booking,
         )
-        if own_hold is not None:
-            seating.end_hold(own_hold, status=Hold.Status.RELEASED, now=now)
+        if not taken:
+            raise ClaimLost()
+        if claimant.hold_id is not None:
+            seating.end_hold_by_id(claimant.hold_id, status=Hold.Status.RELEASED, now=now)
+        readcache.seats_changed(show.pk, show.movie_id)
     return booking
 
 
 def record_booking(*, user: User, show: Show, seats: list[dict]) -> Booking:
-    """Insert the booking of seats (as priced); the caller points the seat rows at it."""
-    return _create_booking(
-        user=user,
-        show=show,
-        seat_numbers=[seat["number"] for seat in seats],
-        seats=seats,
-        total_price=seating.total_of(seats),
-    )
+    """Insert the booking of seats (as priced); the caller points the seat rows at it.
+
+    Under a fresh random reference, drawing again on a collision.
+    """
+    for _ in range(REFERENCE_ATTEMPTS):
+        reference = _new_reference()
+        try:
+            with _undo_on_error():
+                return Booking.objects.create(
+                    reference=reference,
+                    user=user,
+                    show=show,
+                    seat_numbers=[seat["number"] for seat in seats],
+                    seats=seats,
+                    total_price=seating.total_of(seats),
+                )
+        except IntegrityError:
+            if not Booking.objects.filter(reference=reference).exists():
+                raise
+    raise RuntimeError("could not draw a free booking reference")
+
+
+@contextlib.contextmanager
+def _undo_on_error():
+    """Let the transaction go on after a failed INSERT (a reference collision).
+
+    MySQL/MariaDB and SQLite undo the failed statement alone, so the transaction is
+    sound (Django marks it for rollback all the same: unmarked here). PostgreSQL aborts
+    the whole transaction unless the statement ran in a savepoint. A savepoint costs two
+    round trips on every booking, so only PostgreSQL gets one.
+    """
+    if connection.vendor == "postgresql":
+        with transaction.atomic():
+            yield
+        return
+    try:
+        yield
+    except IntegrityError:
+        transaction.set_rollback(False)
+        raise
 
 
 @retry_on_lock_conflict
@@ -114,5 +140,6 @@ def cancel_booking(*, booking: Booking, now: datetime) -> Booking:
         locked.cancelled_at = now
         locked.save(update_fields=["status", "cancelled_at"])
         Seat.objects.filter(booking=locked).update(booking=None)
+        readcache.seats_changed(show.pk, show.movie_id)
     locked.show = show
     return locked

@@ -2,10 +2,10 @@
 
 A hold keeps its seats for SEAT_HOLD_MINUTES: its seat rows point at it, with
 `held_until` = the hold's `expires_at`. Every claim compares `held_until` with the
-clock (`seating.claim`), so an expired hold blocks nobody whether or not it was swept;
-`expire_holds` only tidies up. Holds are claimed under the same locks as bookings (the
-user's row, then the seats in number order), so a seat is never held by one user while
-booked or held by another.
+clock (`seating.claim`, `seating.take`), so an expired hold blocks nobody whether or not
+it was swept; `expire_holds` only tidies up. Holds are claimed the way bookings are (the
+user's row locked, then one conditional UPDATE of the seats), so a seat is never held by
+one user while booked or held by another.
 """
 
 from datetime import datetime, timedelta
@@ -13,11 +13,12 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import transaction
 
+from .. import readcache
 from ..exceptions import HoldExpired, HoldNotActive, ShowStarted
 from ..models import Booking, Hold, Seat, Show, User
 from . import seating
 from .bookings import record_booking
-from .transactions import retry_on_lock_conflict
+from .transactions import ClaimLost, retry_on_lock_conflict
 
 
 @retry_on_lock_conflict
@@ -34,9 +35,7 @@ def hold_seats(*, user: User, show: Show, now: datetime, **selection) -> Hold:
     with transaction.atomic():
         seating.lock_user(user)
         # The old hold is replaced, so its seats do not count against the limit.
-        seating.ensure_within_limit(user, show, request.count)
-        old_hold = seating.active_hold_of(user, show, now)
-        seats = seating.claim(show, request, own_hold=old_hold, now=now)
+        seats, claimant = seating.claim(user, show, request, now=now)
         sold = seating.priced(show, seats)
         hold = Hold.objects.create(
             user=user,
@@ -47,11 +46,13 @@ def hold_seats(*, user: User, show: Show, now: datetime, **selection) -> Hold:
             expires_at=now + timedelta(minutes=settings.SEAT_HOLD_MINUTES),
             created_at=now,
         )
-        Seat.objects.filter(pk__in=[seat.pk for seat in seats]).update(
-            hold=hold, held_until=hold.expires_at
-        )
-        if old_hold is not None:
-            seating.end_hold(old_hold, status=Hold.Status.RELEASED, now=now)
+        if not seating.take(
+            show, hold.seat_numbers, now=now, own_hold_id=claimant.hold_id, hold=hold
+        ):
+            raise ClaimLost()
+        if claimant.hold_id is not None:
+            seating.end_hold_by_id(claimant.hold_id, status=Hold.Status.RELEASED, now=now)
+        readcache.seats_changed(show.pk, show.movie_id)
     return hold
 
 
@@ -60,8 +61,9 @@ def release_hold(*, hold: Hold, now: datetime) -> Hold:
     """Give up an active hold: its seats are free at once."""
     with transaction.atomic():
         seating.lock_user(hold.user)
-        hold = _lock_active(hold, now=now)
+        hold = _active(hold, now=now)
         seating.end_hold(hold, status=Hold.Status.RELEASED, now=now)
+        readcache.seats_changed(hold.show_id, hold.show.movie_id)
     return hold
 
 
@@ -70,23 +72,19 @@ def confirm_hold(*, hold: Hold, now: datetime) -> Booking:
     """Turn an active hold into a booking of exactly its seats, at the prices held."""
     with transaction.atomic():
         seating.lock_user(hold.user)
-        hold = _lock_active(hold, now=now)
+        hold.status, claimant = seating.hold_stake(hold, now=now)
+        _ensure_active(hold, now=now)
         show = hold.show
         if show.start_time <= now:
             raise ShowStarted()
-        seating.ensure_within_limit(hold.user, show, len(hold.seat_numbers))
-        seats = seating.lock_seats(show, hold.seat_numbers)
-        if len(seats) != len(hold.seat_numbers) or any(s.hold_id != hold.pk for s in seats):
+        seating.ensure_within_limit(claimant.owned, len(hold.seat_numbers))
+        booking = record_booking(user=hold.user, show=show, seats=hold.seats)
+        if not seating.take_held(hold, booking):
             # Only possible once the hold has expired and someone else claimed a seat.
             raise HoldExpired()
-        booking = record_booking(user=hold.user, show=show, seats=hold.seats)
-        Seat.objects.filter(pk__in=[seat.pk for seat in seats]).update(
-            booking=booking, hold=None, held_until=None
-        )
-        hold.status = Hold.Status.CONFIRMED
-        hold.booking = booking
-        hold.ended_at = now
-        hold.save(update_fields=["status", "booking", "ended_at"])
+        seating.end_hold_by_id(hold.pk, status=Hold.Status.CONFIRMED, now=now, booking=booking)
+        readcache.seats_changed(show.pk, show.movie_id)
+    hold.status, hold.booking, hold.ended_at = Hold.Status.CONFIRMED, booking, now
     return booking
 
 
@@ -103,12 +101,17 @@ def expire_holds(*, now: datetime) -> int:
         )
 
 
-def _lock_active(hold: Hold, *, now: datetime) -> Hold:
-    """Lock hold's row and return it; refuse one that is over (checks in contract order)."""
-    locked = Hold.objects.select_for_update().select_related("show__movie").get(pk=hold.pk)
-    locked.user = hold.user
-    if locked.status in (Hold.Status.CONFIRMED, Hold.Status.RELEASED):
+def _active(hold: Hold, *, now: datetime) -> Hold:
+    """Return hold with its status as committed now (call with its user locked, which
+    every change of a hold's status but expiry takes first); refuse one that is over."""
+    hold.status = Hold.objects.filter(pk=hold.pk).values_list("status", flat=True).get()
+    _ensure_active(hold, now=now)
+    return hold
+
+
+def _ensure_active(hold: Hold, *, now: datetime) -> None:
+    """Refuse a hold that is over, checking in the contract's order."""
+    if hold.status in (Hold.Status.CONFIRMED, Hold.Status.RELEASED):
         raise HoldNotActive()
-    if locked.status_at(now) == Hold.Status.EXPIRED:
+    if hold.status_at(now) == Hold.Status.EXPIRED:
         raise HoldExpired()
-    return locked

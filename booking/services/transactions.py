@@ -35,22 +35,25 @@ LOCK_WAIT_ATTEMPTS = 3
 LOCK_CONFLICT_ATTEMPTS = 10
 # Pause before retry n is random in [0, n x this]: 5, 10, 15 ms... (225 ms in all at most).
 CONFLICT_BACKOFF_SECONDS = 0.005
-# A best-available pick loses its block when someone else claims part of it first; in a
-# flash sale everyone wants the same best block, so one request may lose several rounds.
-PICK_ATTEMPTS = 30
+# A claim loses when someone else takes one of its seats between its read and its write;
+# in a flash sale everyone wants the same best block, so one request may lose several
+# rounds (each new round reads the seats afresh: a lost seat is then a 409, or the next
+# best block is picked).
+CLAIM_ATTEMPTS = 30
 
 
-class PickLost(Exception):
-    """A seat chosen inside this transaction was claimed by another one first.
+class ClaimLost(Exception):
+    """A seat read as free inside this transaction was taken by another one first (or the
+    random booking reference drawn was taken).
 
     Raised inside the transaction, so that it rolls back and lets go of every row it
-    locked (InnoDB keeps row locks until the transaction ends, savepoint or not); the
-    retry then reads the seats afresh and picks the next best block.
+    wrote (InnoDB keeps row locks until the transaction ends, savepoint or not); the
+    retry then starts over with a fresh read.
     """
 
 
 def retry_on_lock_conflict(func):
-    """Re-run func in a fresh transaction when it lost a lock wait, a deadlock or a pick.
+    """Re-run func in a fresh transaction when it lost a lock wait, a deadlock or a claim.
 
     Only the outermost call can retry: inside someone else's transaction the work
     done so far is already lost, so the error goes up to the caller.
@@ -60,7 +63,7 @@ def retry_on_lock_conflict(func):
     def wrapper(*args, **kwargs):
         if transaction.get_connection().in_atomic_block:
             return func(*args, **kwargs)
-        waits = conflicts = picks = 0
+        waits = conflicts = claims = 0
         while True:
             try:
                 return func(*args, **kwargs)
@@ -85,12 +88,10 @@ def retry_on_lock_conflict(func):
                     raise Busy() from None
                 time.sleep(pause)
                 catch_up()
-            except PickLost:
-                picks += 1
-                if picks >= PICK_ATTEMPTS:
-                    logger.warning(
-                        "%s: lost %d best-available picks in a row", func.__name__, picks
-                    )
+            except ClaimLost:
+                claims += 1
+                if claims >= CLAIM_ATTEMPTS:
+                    logger.warning("%s: lost %d claims in a row", func.__name__, claims)
                     raise Busy() from None
 
     return wrapper

@@ -1,11 +1,12 @@
 """Races on real threads, each on its own database connection, released together.
 
-What keeps booking correct under load is the row lock `book_seats` takes on the seats
-(`_lock_seats`), in seat order, plus the user-row lock of idempotent bookings; what
+What keeps booking correct under load is the conditional UPDATE `book_seats` claims the
+seats with (`seating.take`: only seats still free, the row count decides), plus the
+user-row lock of idempotent bookings; what
 keeps a screen from being double-booked is the screen-row lock of show scheduling. SQLite
 lets one writer in at a time, so these races only exist on a server database: the
 module runs on MariaDB/MySQL (in CI) and PostgreSQL, and skips on SQLite. The last test
-switches the lock off to show that the race is real, so the others are known to be able
+switches the condition off to show that the race is real, so the others are known to be able
 to fail.
 
 Under `make test-galera` the threads are spread over the three nodes of a Galera cluster
@@ -477,18 +478,18 @@ def test_one_refresh_token_redeemed_ten_times_at_once_gives_exactly_one_new_pair
 CONTROL_RACERS = 5
 
 
-def test_without_the_seat_lock_the_same_seat_is_sold_twice(movie, monkeypatch):
+def test_without_the_claims_condition_the_same_seat_is_sold_twice(movie, monkeypatch):
     show = make_show(movie)
     racers = make_racers(CONTROL_RACERS)
     everyone_has_read = threading.Barrier(CONTROL_RACERS)
 
-    def read_without_locking(show, numbers):
-        seats = list(Seat.objects.filter(show=show, number__in=numbers).order_by("number"))
-        # Nobody writes before everybody has seen the seat free: the race, made certain.
+    def take_without_the_condition(show, numbers, *, booking, **_):
+        # Nobody writes before everybody has seen the seats free: the race, made certain.
         everyone_has_read.wait(timeout=BARRIER_TIMEOUT_SECONDS)
-        return seats
+        Seat.objects.filter(show=show, number__in=numbers).update(booking=booking)
+        return True
 
-    monkeypatch.setattr(services.seating, "lock_seats", read_without_locking)
+    monkeypatch.setattr(services.seating, "take", take_without_the_condition)
 
     results = run_together(
         [booking_request(client_for(user), show, [12]) for user in racers], one_node=True

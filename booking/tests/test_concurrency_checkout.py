@@ -246,17 +246,18 @@ def test_without_the_user_lock_parallel_requests_pass_the_limit(movie, user, set
     assert Seat.objects.filter(show=show, booking__user=user).count() > LIMIT
 
 
-def test_without_the_seat_lock_two_best_available_picks_share_seats(movie, monkeypatch):
+def test_without_the_claims_condition_two_best_available_picks_share_seats(movie, monkeypatch):
     show = make_show_on_screen(movie, make_screen(rows=SMALL_HOUSE))
     racers = make_racers(2)
     everyone_has_read = threading.Barrier(2)
 
-    def read_without_locking(show, numbers):
-        seats = list(Seat.objects.filter(show=show, number__in=numbers).order_by("number"))
+    def take_without_the_condition(show, numbers, *, booking, **_):
+        # Nobody writes before everybody has seen the seats free: the race, made certain.
         everyone_has_read.wait(timeout=BARRIER_TIMEOUT_SECONDS)
-        return seats
+        Seat.objects.filter(show=show, number__in=numbers).update(booking=booking)
+        return True
 
-    monkeypatch.setattr(services.seating, "lock_seats", read_without_locking)
+    monkeypatch.setattr(services.seating, "take", take_without_the_condition)
     now = timezone.now()
 
     results = run_together(
@@ -269,7 +270,7 @@ def test_without_the_seat_lock_two_best_available_picks_share_seats(movie, monke
         one_node=True,
     )
 
-    # Both were told the same best block is theirs: the seat lock is what makes
+    # Both were told the same best block is theirs: the claim's condition is what makes
     # test_thirty_users_asking_for_the_best_three_each_get_three_side_by_side pass.
     assert results[0].seat_numbers == results[1].seat_numbers
     assert Booking.objects.filter(show=show).count() == 2

@@ -13,17 +13,17 @@ from drf_spectacular.utils import (
 )
 from rest_framework import generics, mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
-from rest_framework.generics import get_object_or_404  # a non-integer id: 404, not 500
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from .. import selectors, services
+from ..authentication import MAX_ID
 from ..filters import BookingFilter
 from ..models import Booking, Show
 from ..serializers import BookingOutput, BookSeatsInput
-from ..serializers.bookings import BookSeatsRequest
+from ..serializers.bookings import BookSeatsRequest, booking_body
 from ..throttles import BookingRateThrottle
 from .common import reject_a_non_json_body
 
@@ -146,7 +146,7 @@ class BookSeatsView(APIView):
         parameters=[idempotency_key_parameter("books"), REPLAYED_HEADER],
     )
     def post(self, request, pk):
-        show = get_object_or_404(Show.objects.select_related("movie"), pk=pk)
+        show = show_to_claim(pk)
         serializer = BookSeatsInput(data=request.data)
         serializer.is_valid(raise_exception=True)
         key = idempotency_key_of(request)
@@ -161,7 +161,14 @@ class BookSeatsView(APIView):
 
 
 def render_booking(booking) -> dict:
-    return BookingOutput(booking).data
+    return booking_body(booking)
+
+
+def show_to_claim(pk) -> Show:
+    show = services.seating.show_to_claim(pk) if 0 < pk < MAX_ID else None
+    if show is None:
+        raise NotFound()
+    return show
 
 
 @extend_schema(

@@ -4,13 +4,12 @@ from django.utils import timezone
 from drf_spectacular.utils import OpenApiRequest, OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.generics import get_object_or_404  # a malformed id: 404, not 500
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from .. import selectors, services
-from ..models import Hold, Show
+from ..models import Hold
 from ..serializers import BookingOutput, BookSeatsInput, HoldOutput
 from ..serializers.bookings import BookSeatsRequest
 from ..throttles import BookingRateThrottle
@@ -22,6 +21,7 @@ from .bookings import (
     idempotency_key_of,
     idempotency_key_parameter,
     render_booking,
+    show_to_claim,
 )
 from .common import reject_a_non_json_body
 
@@ -57,7 +57,7 @@ class HoldSeatsView(APIView):
         },
     )
     def post(self, request, pk):
-        show = get_object_or_404(Show.objects.select_related("movie"), pk=pk)
+        show = show_to_claim(pk)
         serializer = BookSeatsInput(data=request.data)
         serializer.is_valid(raise_exception=True)
         now = timezone.now()
