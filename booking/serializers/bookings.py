@@ -2,6 +2,7 @@
 
 import copy
 from collections import Counter
+from datetime import datetime
 from typing import Literal
 
 from django.utils import timezone
@@ -227,32 +228,54 @@ def booking_body(booking: Booking) -> dict:
     booking's CPU. booking.show and its movie must be loaded. BookingOutput stays the
     documented shape; booking/tests/test_fast_paths.py checks the two agree.
     """
-    show = booking.show
     return {
         "id": booking.pk,
         "reference": booking.reference,
-        "show": {
-            "id": show.pk,
-            "start_time": utc_text(show.start_time),
-            "screen_name": show.screen_name,
-            "movie": {"id": show.movie.pk, "title": show.movie.title},
-        },
+        "show": _show_summary(booking.show),
         "seat_numbers": list(booking.seat_numbers),
-        "seats": [
-            {
-                "number": seat["number"],
-                "label": seat["label"],
-                "category": seat["category"],
-                "price": money_text(seat["price"]),
-            }
-            for seat in booking.seats
-        ],
+        "seats": _seats_sold(booking.seats),
         "status": booking.status,
         "total_price": money_text(booking.total_price),
         "created_at": utc_text(booking.created_at),
         "cancelled_at": utc_text(booking.cancelled_at),
-        "cancellable_until": utc_text(show.cancellable_until),
+        "cancellable_until": utc_text(booking.show.cancellable_until),
     }
+
+
+def hold_body(hold: Hold, *, now: datetime) -> dict:
+    """`HoldOutput(hold, context={"now": now}).data`, built as booking_body is."""
+    return {
+        "id": str(hold.pk),
+        "show": _show_summary(hold.show),
+        "seat_numbers": list(hold.seat_numbers),
+        "seats": _seats_sold(hold.seats),
+        "total_price": money_text(hold.total_price),
+        "status": hold.status_at(now),
+        "expires_at": utc_text(hold.expires_at),
+        "created_at": utc_text(hold.created_at),
+        "booking": hold.booking_id,
+    }
+
+
+def _show_summary(show: Show) -> dict:
+    return {
+        "id": show.pk,
+        "start_time": utc_text(show.start_time),
+        "screen_name": show.screen_name,
+        "movie": {"id": show.movie.pk, "title": show.movie.title},
+    }
+
+
+def _seats_sold(seats: list[dict]) -> list[dict]:
+    return [
+        {
+            "number": seat["number"],
+            "label": seat["label"],
+            "category": seat["category"],
+            "price": money_text(seat["price"]),
+        }
+        for seat in seats
+    ]
 
 
 @extend_schema_serializer(

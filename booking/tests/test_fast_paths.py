@@ -16,8 +16,8 @@ from django.utils import timezone
 
 from booking import services
 from booking.models import Booking, Hold, Seat
-from booking.serializers import BookingOutput
-from booking.serializers.bookings import booking_body
+from booking.serializers import BookingOutput, HoldOutput
+from booking.serializers.bookings import booking_body, hold_body
 from booking.services import seating
 
 from .conftest import client_for, make_movie, make_show, make_show_on_screen, make_user
@@ -113,6 +113,44 @@ def test_a_201_from_confirm_is_booking_output_of_the_booking_stored(auth_client,
 
     assert response.status_code == 201
     assert response.json() == as_json(BookingOutput(stored(Booking.objects.get())).data)
+
+
+HOLDS = {
+    "active": lambda hold, now: now,
+    "expired": lambda hold, now: hold.expires_at + timedelta(seconds=1),
+}
+
+
+@pytest.mark.parametrize("moment", HOLDS.values(), ids=HOLDS.keys())
+def test_the_fast_hold_body_is_what_hold_output_renders(moment, user, laid_out_show):
+    now = timezone.now()
+    hold = services.hold_seats(user=user, show=laid_out_show, now=now, seat_labels=["J3", "a5"])
+    later = moment(hold, now)
+
+    assert as_json(hold_body(hold, now=later)) == as_json(
+        HoldOutput(hold, context={"now": later}).data
+    )
+
+
+def test_the_fast_hold_body_of_a_confirmed_hold_names_its_booking(user, laid_out_show):
+    booking = confirmed_hold(user, laid_out_show)
+    hold = Hold.objects.select_related("show__movie").get(booking=booking)
+    now = timezone.now()
+
+    body = hold_body(hold, now=now)
+
+    assert body["booking"] == booking.pk
+    assert as_json(body) == as_json(HoldOutput(hold, context={"now": now}).data)
+
+
+def test_a_201_from_holds_is_hold_output_of_the_hold_stored(auth_client, laid_out_show):
+    response = auth_client.post(
+        f"/api/shows/{laid_out_show.pk}/holds/", {"seats": ["J1"]}, format="json"
+    )
+
+    assert response.status_code == 201
+    hold = Hold.objects.select_related("show__movie").get()
+    assert response.json() == as_json(HoldOutput(hold, context={"now": timezone.now()}).data)
 
 
 # --- Queries per request ----------------------------------------------------------------

@@ -11,7 +11,7 @@ from rest_framework.views import APIView
 from .. import selectors, services
 from ..models import Hold
 from ..serializers import BookingOutput, BookSeatsInput, HoldOutput
-from ..serializers.bookings import BookSeatsRequest
+from ..serializers.bookings import BookSeatsRequest, hold_body
 from ..throttles import BookingRateThrottle
 from .bookings import (
     REPLAYED_HEADER,
@@ -64,7 +64,7 @@ class HoldSeatsView(APIView):
         hold = services.hold_seats(
             user=request.user, show=show, now=now, **serializer.validated_data
         )
-        return Response(HoldOutput(hold, context={"now": now}).data, status=status.HTTP_201_CREATED)
+        return Response(hold_body(hold, now=now), status=status.HTTP_201_CREATED)
 
 
 class HoldViewSet(mixins.RetrieveModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet):
