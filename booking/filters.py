@@ -2,6 +2,7 @@
 
 import django_filters
 from django import forms
+from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework.filters import OrderingFilter
 
 from .models import Booking, Cinema, Movie, Screen, Show
@@ -19,6 +20,23 @@ class IntegerFilter(django_filters.NumberFilter):
             # An unknown id: an empty page. SQLite cannot even bind such an integer.
             return qs.none()
         return super().filter(qs, value)
+
+
+class FilterBackend(DjangoFilterBackend):
+    """django-filter's backend, skipped when the request names none of the filters.
+
+    Without a filter parameter its FilterSet would still build a form, validate every
+    empty field and return the queryset as it was: a sizeable share of a public list's CPU
+    for nothing. None of our FilterSets filters anything when no parameter is given.
+    """
+
+    def filter_queryset(self, request, queryset, view):
+        filterset_class = self.get_filterset_class(view, queryset)
+        if filterset_class is not None and request.query_params.keys().isdisjoint(
+            filterset_class.base_filters
+        ):
+            return queryset
+        return super().filter_queryset(request, queryset, view)
 
 
 class StableOrderingFilter(OrderingFilter):

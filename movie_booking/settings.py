@@ -251,6 +251,22 @@ else:
     # Per process: fine for one process, wrong for several (see README, "Scaling").
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
+# --- Read cache (booking.readcache) ------------------------------------------
+
+# How long a rendered public read (the movie list, a movie's shows, a seat map) may be
+# served from the cache. Writes retire cached reads as they commit, so this only bounds
+# how stale a read can get if a retirement was lost (Redis down at that moment).
+# 0 turns the cache off. It needs REDIS_URL: a local-memory cache is per process, and a
+# write in one worker would not retire what another worker cached.
+READ_CACHE_SECONDS = config("READ_CACHE_SECONDS", default=300 if REDIS_URL else 0, cast=int)
+if READ_CACHE_SECONDS < 0:
+    raise ImproperlyConfigured(f"READ_CACHE_SECONDS={READ_CACHE_SECONDS} must be 0 (off) or more.")
+if READ_CACHE_SECONDS and not REDIS_URL:
+    raise ImproperlyConfigured(
+        f"READ_CACHE_SECONDS={READ_CACHE_SECONDS} needs REDIS_URL (a cache every process "
+        "shares); set it to 0 to turn the read cache off."
+    )
+
 # --- REST framework -----------------------------------------------------------
 
 

@@ -1,5 +1,10 @@
 """Catalogue: movies, shows and the seat map."""
 
+import functools
+from collections.abc import Callable
+from decimal import Decimal
+from typing import NamedTuple
+
 from drf_spectacular.utils import OpenApiExample, extend_schema_serializer
 from rest_framework import serializers
 
@@ -14,10 +19,122 @@ from ..models import (
     Screen,
     Show,
 )
-from .common import BoundedDictField, IdField, UTCModelSerializer
+from .common import BoundedDictField, IdField, UTCDateTimeField, UTCModelSerializer
 from .venues import CinemaSummary
 
 MAX_CATEGORIES = 50  # a screen has at most 50 rows, each of one category
+
+
+def price_field(**kwargs) -> serializers.DecimalField:
+    return serializers.DecimalField(
+        max_digits=8, decimal_places=2, min_value=0, max_value=MAX_SEAT_PRICE, **kwargs
+    )
+
+
+# --- Row forms: how a hot list steps around its output serializer ----------------------
+#
+# A serializer builds its fields and calls each one's get_attribute and to_representation
+# for every object of a page, after the ORM has built a model instance (and the instances
+# of its select_related joins) per row: most of the CPU of a public list. An output
+# serializer may therefore carry a `row_form`: the columns a `.values()` query reads, and
+# a function rendering one such row into exactly what to_representation renders for the
+# instance, key order included. The hot lists use it (booking.views.common.RowListMixin);
+# everything else, and the schema, uses the serializer. The formats come from the
+# serializers' own field classes, so a datetime or a price is written by the same code.
+# booking/tests/test_read_paths.py checks, for a varied fixture, that both give the same
+# JSON byte for byte: a field added to a serializer and not here fails it.
+
+
+class RowForm(NamedTuple):
+    columns: tuple[str, ...]  # for QuerySet.values(); annotations may be named
+    render: Callable[[dict], dict]
+
+
+_DATE = serializers.DateField()
+_DATETIME = UTCDateTimeField()
+_PRICE = price_field()
+
+
+def money(value) -> str:
+    """Render a price (a Decimal or its text) as price_field does."""
+    return _money(value if isinstance(value, str) else str(Decimal(value)))
+
+
+@functools.lru_cache(maxsize=1024)  # a page shows a handful of distinct prices
+def _money(text: str) -> str:
+    # By text, not by Decimal: Decimal("-0.00") == Decimal("0.00"), yet they render apart.
+    return _PRICE.to_representation(Decimal(text))
+
+
+MOVIE_COLUMNS = (
+    "id",
+    "title",
+    "description",
+    "duration_minutes",
+    "genre",
+    "language",
+    "release_date",
+)
+
+
+def render_movie(row: dict) -> dict:
+    """Render a MOVIE_COLUMNS row as MovieOutput renders the movie."""
+    return {
+        "id": row["id"],
+        "title": row["title"],
+        "description": row["description"],
+        "duration_minutes": row["duration_minutes"],
+        "genre": row["genre"],
+        "language": row["language"],
+        "release_date": _DATE.to_representation(row["release_date"]),
+    }
+
+
+SHOW_COLUMNS = (
+    "id",
+    "movie_id",
+    "movie__title",
+    "screen_name",
+    "screen_id",
+    "screen__name",
+    "screen__cinema_id",
+    "screen__cinema__name",
+    "screen__cinema__city",
+    "start_time",
+    "total_seats",
+    "available_seats_count",  # an annotation of selectors.upcoming_show_rows()
+    "price",
+    "categories",
+    "category_prices",
+)
+
+
+def render_show(row: dict) -> dict:
+    """Render a SHOW_COLUMNS row as ShowOutput renders the show."""
+    price, category_prices = row["price"], row["category_prices"]
+    screen_id = row["screen_id"]
+    return {
+        "id": row["id"],
+        "movie": {"id": row["movie_id"], "title": row["movie__title"]},
+        "screen_name": row["screen_name"],
+        "screen": None
+        if screen_id is None
+        else {
+            "id": screen_id,
+            "name": row["screen__name"],
+            "cinema": {
+                "id": row["screen__cinema_id"],
+                "name": row["screen__cinema__name"],
+                "city": row["screen__cinema__city"],
+            },
+        },
+        "start_time": _DATETIME.to_representation(row["start_time"]),
+        "total_seats": row["total_seats"],
+        "available_seats": row["available_seats_count"],
+        "price": money(price),
+        # As Show.prices reads them: a category without a price of its own costs price.
+        "prices": {name: money(category_prices.get(name, price)) for name in row["categories"]},
+    }
 
 
 @extend_schema_serializer(
@@ -38,6 +155,8 @@ MAX_CATEGORIES = 50  # a screen has at most 50 rows, each of one category
     ]
 )
 class MovieOutput(UTCModelSerializer):
+    row_form = RowForm(MOVIE_COLUMNS, render_movie)
+
     class Meta:
         model = Movie
         fields = [
@@ -83,12 +202,6 @@ class ScreenSummary(UTCModelSerializer):
         fields = ["id", "name", "cinema"]
 
 
-def price_field(**kwargs) -> serializers.DecimalField:
-    return serializers.DecimalField(
-        max_digits=8, decimal_places=2, min_value=0, max_value=MAX_SEAT_PRICE, **kwargs
-    )
-
-
 @extend_schema_serializer(
     examples=[
         OpenApiExample(
@@ -113,6 +226,8 @@ def price_field(**kwargs) -> serializers.DecimalField:
     ]
 )
 class ShowOutput(UTCModelSerializer):
+    row_form = RowForm(SHOW_COLUMNS, render_show)
+
     movie = MovieSummary()
     screen = ScreenSummary(
         allow_null=True, help_text="The screen; null for a show created without one."

@@ -1,7 +1,7 @@
 """Shared serializer pieces: UTC datetimes, ids, bounded lists and dicts."""
 
 from datetime import UTC, datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from django.db import models
 from rest_framework import serializers
@@ -33,8 +33,9 @@ CENT = Decimal("0.01")
 
 
 def money_text(value) -> str:
-    """An amount as the serializers' 2-decimal DecimalFields render it."""
-    return f"{Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP):f}"
+    """An amount as the serializers' 2-decimal DecimalFields render it (DRF quantizes in
+    the default context: half to even)."""
+    return f"{Decimal(value).quantize(CENT):f}"
 
 
 class UTCModelSerializer(serializers.ModelSerializer):

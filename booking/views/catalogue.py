@@ -1,10 +1,7 @@
 """Catalogue: movies and their shows, and a show's seat map (public reads)."""
 
-import hashlib
-import json
-
 from django.utils import timezone
-from django.utils.http import parse_etags, quote_etag
+from django.utils.http import parse_etags
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiExample,
@@ -16,17 +13,25 @@ from drf_spectacular.utils import (
 )
 from rest_framework import filters, generics, status
 from rest_framework.decorators import action
+from rest_framework.exceptions import APIException, NotFound
 from rest_framework.generics import get_object_or_404  # a non-integer id: 404, not 500
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
-from .. import selectors, services
-from ..filters import MovieFilter, ShowDateFilter, ShowFilter, StableOrderingFilter
+from .. import readcache, selectors, services
+from ..filters import (
+    FilterBackend,
+    MovieFilter,
+    ShowDateFilter,
+    ShowFilter,
+    StableOrderingFilter,
+)
 from ..models import Show
 from ..serializers import MovieInput, MovieOutput, SeatMapOutput, ShowInput, ShowOutput
-from .common import CatalogueViewSet
+from .common import CatalogueViewSet, RowListMixin, id_or_404, json_response, render
 
 SHOW_ORDERING_FIELDS = ["start_time", "price"]  # API.md: ?ordering= on shows
+PAGE_PARAMS = frozenset({"page", "page_size"})
 
 
 STAFF_WRITE = (
@@ -128,7 +133,7 @@ def show_response(description: str) -> OpenApiResponse:
         responses={204: OpenApiResponse(description="Deleted; no body.")},
     ),
 )
-class MovieViewSet(CatalogueViewSet):
+class MovieViewSet(RowListMixin, CatalogueViewSet):
     output_serializer = MovieOutput
     input_serializer = MovieInput
     filter_backends = [
@@ -140,8 +145,18 @@ class MovieViewSet(CatalogueViewSet):
     search_fields = ["title"]
     ordering_fields = ["title", "release_date", "duration_minutes"]
 
+    cached_params = PAGE_PARAMS | {"search", "genre", "language", "ordering"}
+
     def get_queryset(self):
         return selectors.movies()
+
+    def list_scopes(self):
+        return ()  # movies change only with the catalogue
+
+    def render_list(self, request, now, *, cached):
+        return self.render_page(
+            self.page_of_rows(request, self.filter_queryset(self.get_queryset()))
+        )
 
     @staticmethod
     def create_service(**fields):
@@ -210,7 +225,7 @@ class MovieViewSet(CatalogueViewSet):
         responses={204: OpenApiResponse(description="Deleted, with its seats; no body.")},
     ),
 )
-class ShowViewSet(CatalogueViewSet):
+class ShowViewSet(RowListMixin, CatalogueViewSet):
     output_serializer = ShowOutput
     input_serializer = ShowInput
     filter_backends = [StableOrderingFilter, *CatalogueViewSet.filter_backends]
@@ -221,6 +236,11 @@ class ShowViewSet(CatalogueViewSet):
         if self.action == "list":
             return selectors.upcoming_shows(now=timezone.now())
         return selectors.shows()
+
+    # The list is not cached: every booking of any show would retire it.
+    def render_list(self, request, now, *, cached):
+        shows = self.filter_queryset(selectors.upcoming_show_rows(now=now))
+        return self.render_page(self.page_of_rows(request, shows))
 
     @staticmethod
     def create_service(**fields):
@@ -277,16 +297,28 @@ class ShowViewSet(CatalogueViewSet):
         pagination_class=None,
     )
     def seats(self, request, pk=None):
-        show = get_object_or_404(Show, pk=pk)
-        body = selectors.seat_map(show=show, now=timezone.now())
-        # The ETag is a digest of the map itself, so it changes with any seat's status
-        # (a hold's silent expiry included) and no row has to be bumped per booking.
-        etag = quote_etag(hashlib.sha256(json.dumps(body).encode()).hexdigest()[:32])
-        headers = {"ETag": etag, "Cache-Control": "no-cache"}
+        show_id = id_or_404(pk)
+        now = timezone.now()
+        rendered = readcache.read_through(
+            readcache.seat_map_key(show_id),
+            [readcache.show_scope(show_id)],
+            lambda: self._render_seat_map(show_id, now),
+            now=now,
+        )
+        # The ETag is a digest of the map itself (cached with it), so it changes with any
+        # seat's status, a hold's silent expiry included (the cached map expires then).
+        headers = {"ETag": rendered.etag, "Cache-Control": "no-cache"}
         wanted = parse_etags(request.headers.get("If-None-Match", ""))
-        if etag in wanted or "*" in wanted:  # parse_etags drops W/: a weak match counts
+        if rendered.etag in wanted or "*" in wanted:  # parse_etags drops W/: a weak match counts
             return Response(status=status.HTTP_304_NOT_MODIFIED, headers=headers)
-        return Response(body, headers=headers)
+        return json_response(request, rendered, headers=headers)
+
+    @staticmethod
+    def _render_seat_map(show_id: int, now) -> readcache.Rendered:
+        seat_map = selectors.seat_map(show_id=show_id, now=now)
+        if seat_map is None:
+            raise NotFound()
+        return render(seat_map.body, seat_map.valid_until)
 
 
 @extend_schema(
@@ -296,14 +328,32 @@ class ShowViewSet(CatalogueViewSet):
     tags=["shows"],
     responses={200: show_response("A page of the movie's upcoming shows.")},
 )
-class MovieShowsView(generics.ListAPIView):
-    queryset = Show.objects.none()  # for the schema; get_queryset() is what runs
+class MovieShowsView(RowListMixin, generics.ListAPIView):
+    queryset = Show.objects.none()  # for the schema; render_list() is what runs
     serializer_class = ShowOutput
     permission_classes = [AllowAny]
-    filter_backends = [StableOrderingFilter, *generics.ListAPIView.filter_backends]
+    filter_backends = [StableOrderingFilter, FilterBackend]
     filterset_class = ShowDateFilter
     ordering_fields = SHOW_ORDERING_FIELDS
+    cached_params = PAGE_PARAMS | {"date", "ordering"}
 
-    def get_queryset(self):
-        movie = get_object_or_404(selectors.movies(), pk=self.kwargs["pk"])
-        return selectors.upcoming_shows(now=timezone.now()).filter(movie=movie)
+    def list_scopes(self):
+        return (readcache.movie_scope(id_or_404(self.kwargs["pk"])),)  # their available_seats
+
+    def render_list(self, request, now, *, cached):
+        shows = selectors.upcoming_show_rows(now=now).filter(movie_id=id_or_404(self.kwargs["pk"]))
+        try:
+            shows = self.filter_queryset(shows)
+            expiry = selectors.show_page_expiry(shows, now=now) if cached else {}
+            rows = self.page_of_rows(request, shows, **expiry)
+        except APIException:
+            # Unknown ids come first (API.md): a malformed ?date= or a page past the end
+            # of a movie that does not exist is its 404.
+            self._movie_or_404()
+            raise
+        if not rows:  # rows would have shown the movie exists; none do not tell
+            self._movie_or_404()
+        return self.render_page(rows, selectors.show_page_valid_until(rows) if cached else None)
+
+    def _movie_or_404(self) -> None:
+        get_object_or_404(selectors.movies(), pk=self.kwargs["pk"])
