@@ -94,7 +94,18 @@ class _Process:
 
 
 def enabled() -> bool:
-    return settings.READ_CACHE_SECONDS > 0
+    return settings.READ_CACHE_SECONDS > 0 and not _galera_without_causal_reads()
+
+
+def _galera_without_causal_reads() -> bool:
+    """On a Galera node that may not have applied a write committed on another node yet
+    (DB_WSREP_SYNC_WAIT=0), a miss would cache the older rows under the write's new
+    version until the next write: no caching there."""
+    if settings.DB_WSREP_SYNC_WAIT:
+        return False
+    from .services.transactions import on_galera  # services import this module
+
+    return on_galera()
 
 
 def seats_changed(show_id: int, movie_id: int) -> None:
