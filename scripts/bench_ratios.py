@@ -183,6 +183,7 @@ ENDPOINTS = (
         CREATED,
         floor="insert-floor",
         target=WRITE_TARGET,
+        both_servers=True,
     ),
 )
 ENDPOINT = {endpoint.key: endpoint for endpoint in ENDPOINTS}
@@ -355,9 +356,9 @@ def measure_ratios(run: RatioRun, args, *, meter: CpuMeter, stop) -> None:
     for round_number in range(1, args.rounds + 1):
         order = ("on", "off") if round_number % 2 else ("off", "on")
         for endpoint in ENDPOINTS:
-            if endpoint.key == "confirm":
-                prepare_holds(run, args, stop=stop)
             for name in endpoint.servers(order):
+                if endpoint.key == "confirm":
+                    prepare_holds(run, args, stop=stop)
                 if any(server.proc.poll() is not None for server in run.servers.values()):
                     stop.set()  # a gunicorn died: its CPU can no longer be read
                 if stop.is_set():

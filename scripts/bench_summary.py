@@ -42,8 +42,9 @@ def quotient(numerator: float, denominator: float) -> float:
 
 @dataclass
 class RatioRow:
-    """An endpoint over the rounds, rate limits on: its median round, and the ratios of
-    every round (to the floor, and to the same endpoint with the rate limits off)."""
+    """An endpoint over the rounds, rate limits off (as the floors): its median round, and
+    the ratios of every round (to the floor, and of the same endpoint with the rate limits
+    on to this)."""
 
     endpoint: Endpoint
     median: Segment  # the round whose CPU per request is the median
@@ -54,26 +55,33 @@ class RatioRow:
 
 
 def summarize(segments: list[Segment]) -> list[RatioRow]:
-    """Pair every segment with its floor (and its rate-limits-off twin) of the same round."""
+    """Pair every segment with its floor (and its rate-limits-on twin) of the same round.
+
+    The floors are bare views (no rate limits either way), so an endpoint is held against
+    them as measured with the rate limits off, as issue 13 defines the ratios; what the
+    rate limits add is its own column. An endpoint measured on one server only is held
+    against the floor as it is.
+    """
     by = {(s.endpoint, s.server, s.round): s for s in segments if s.round}
     rows = []
     for endpoint in ENDPOINTS:
-        on = sorted(
-            (s for s in by.values() if (s.endpoint, s.server) == (endpoint.key, "on")),
+        server = "off" if endpoint.both_servers else "on"
+        measured = sorted(
+            (s for s in by.values() if (s.endpoint, s.server) == (endpoint.key, server)),
             key=lambda s: s.round,
         )
-        answered = sorted((s for s in on if s.requests), key=lambda s: s.ms("total"))
+        answered = sorted((s for s in measured if s.requests), key=lambda s: s.ms("total"))
         if not answered:
             continue
         ratios, app_ratios, overheads = [], [], []
-        for segment in on:
+        for segment in measured:
             floor = by.get((endpoint.floor or endpoint.key, "on", segment.round))
             if floor is not None:
                 ratios.append(quotient(floor.ms("total"), segment.ms("total")))
                 app_ratios.append(quotient(floor.ms("app"), segment.ms("app")))
-            off = by.get((endpoint.key, "off", segment.round))
-            if off is not None:
-                overheads.append(100 * (quotient(segment.ms("total"), off.ms("total")) - 1))
+            on = by.get((endpoint.key, "on", segment.round))
+            if on is not None and server == "off":
+                overheads.append(100 * (quotient(on.ms("total"), segment.ms("total")) - 1))
         rows.append(
             RatioRow(
                 endpoint=endpoint,
@@ -157,9 +165,9 @@ def caption(args, version: str, load: float, *, ratios: bool, scenarios: bool) -
             f"{args.rounds} rounds of {args.segment_seconds:g} s per endpoint, "
             f"{args.ratio_concurrency} clients: CPU and requests/s of the median round; "
             "ratios: the median of the rounds' [range]. Floor ratio = the floor's CPU per "
-            "request / the endpoint's (1 or more: cheaper than the floor), with every rate "
-            f"limit counting at {args.throttle_rate}; 'on vs off': the CPU per request the "
-            "rate limits add."
+            "request / the endpoint's with the rate limits off (1 or more: cheaper than the "
+            "floor); 'on vs off': the CPU per request the rate limits add, every limit "
+            f"counting at {args.throttle_rate}."
         )
     if scenarios:
         parts.append(
@@ -170,7 +178,7 @@ def caption(args, version: str, load: float, *, ratios: bool, scenarios: bool) -
 
 
 def print_ratio_rows(rows: list[RatioRow]) -> None:
-    print("\n== ratios: CPU ms per request of the median round (rate limits on) ==")
+    print("\n== ratios: CPU ms per request of the median round (rate limits off) ==")
     print(
         f"  {'endpoint':<50} {'app':>5} {'DB':>5} {'Redis':>5} {'total':>5} {'req/s':>5} "
         f"{'floor ratio':>16} {'app only':>8} {'limits on vs off':>16}"
