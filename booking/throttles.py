@@ -1,23 +1,80 @@
 """Rate limits; their rates come from THROTTLE_* settings (`off` disables one).
 
-The counters live in the cache (Redis when REDIS_URL is set). If the cache is down, the
-limits are not enforced for a while: one warning per interval in the log, not every
-request failing (nor a traceback per request).
+How a limit counts: each (scope, ident) pair ("anon" and a client IP, "booking" and a
+user id) has a counter that lives for one window, the rate's period, from the first
+request it counts. A request is let through while its counter, itself included, is at
+most the rate's number; a refused one is told to come back when the window ends
+(Retry-After: the counter's time left; refused requests count too, but never move the
+window's end). A fixed window can let up to twice the rate
+through around a window's end; DRF's own throttles keep a list of timestamps instead,
+which costs a cache read and a write of that pickled list per throttle (four Redis calls
+for an anonymous read: most of what rate limiting cost) and loses counts when two
+workers update one list at once.
+
+* With Redis (REDIS_URL), one Lua script counts the request in every counter it is
+  subject to and returns each count and time left, in one round trip, through the
+  process's one client (booking.cache.redis_client). INCR is atomic, so workers counting
+  at once never let more than the limit through. One script rather than a pipeline of
+  SET NX / INCR / PTTL: the script runs as a whole, so no counter can lose its expiry
+  between two commands (it would refuse its client for good), and it costs the workers
+  less CPU (one command to send and parse, not three per counter), which is what runs
+  out first; Redis spends some microseconds more on a script than on three commands.
+* One round trip for all of a view's throttles, with DRF as the view layer: DRF asks each
+  throttle in turn (APIView.check_throttles); the first of ours asked counts the request
+  for every throttle of the view (view.get_throttles()) and leaves the counts on the
+  request, where the others find theirs. DRF's check_throttles still raises the 429.
+* Without Redis (local memory: development, tests), the same classes count through
+  Django's cache API, a read and a write per counter under a lock: exact within one
+  process, which is all local memory serves.
+
+If the cache is down, the limits are not enforced for a while: one warning per interval
+in the log, not every request failing (nor a traceback per request).
 """
 
 import hashlib
 import logging
+import threading
+import time
 
+from django.core.cache import cache
+from redis.exceptions import NoScriptError
 from rest_framework import throttling
 
 from .breakers import OutageLog
-from .cache import CacheUnavailable
+from .cache import CacheUnavailable, redis_client
 
 logger = logging.getLogger(__name__)
 
 # One report per interval for all the throttles of this process: at 500 requests a
 # second, a line (let alone a traceback) per request would be gigabytes an hour.
 cache_outage_log = OutageLog(logger)
+
+# The version in the counters' cache keys. DRF's timestamp lists were version 1: while
+# old and new workers run side by side (a rolling deploy), neither reads the other's.
+COUNTER_VERSION = 2
+
+# KEYS: the counters; ARGV: each one's window, in milliseconds. Returns a count and the
+# milliseconds left in its window for each counter in turn.
+_COUNT_SCRIPT = b"""
+local counted = {}
+for i, key in ipairs(KEYS) do
+  local count = redis.call("INCR", key)
+  local left = redis.call("PTTL", key)
+  if left < 0 then  -- a new counter: its window starts now
+    left = tonumber(ARGV[i])
+    redis.call("PEXPIRE", key, left)
+  end
+  counted[2 * i - 1] = count
+  counted[2 * i] = left
+end
+return counted
+"""
+_COUNT_SCRIPT_SHA = hashlib.sha1(_COUNT_SCRIPT).hexdigest()  # noqa: S324 - Redis's script id
+
+# Where the first throttle asked leaves the counts of a request for the others.
+_COUNTED = "_throttle_counts"
+# Without Redis, counting is a read then a write: one thread at a time.
+_cache_lock = threading.Lock()
 
 
 def report_cache_outage(exc: Exception) -> None:
@@ -28,16 +85,107 @@ def report_cache_outage(exc: Exception) -> None:
     )
 
 
-class FailOpenMixin:
+def count_requests(windows: dict[str, int]) -> dict[str, tuple[int, float]]:
+    """Count a request in each counter (cache key: window in seconds).
+
+    Return each counter's (count, seconds left in its window). One round trip to Redis.
+    """
+    client = redis_client()
+    if client is None:
+        return _count_in_cache(windows)
+    keys = [cache.make_key(key, version=COUNTER_VERSION) for key in windows]
+    window_ms = [seconds * 1000 for seconds in windows.values()]
+    try:
+        counted = client.evalsha(_COUNT_SCRIPT_SHA, len(keys), *keys, *window_ms)
+    except NoScriptError:  # Redis restarted since (scripts are not saved): send it whole
+        counted = client.eval(_COUNT_SCRIPT, len(keys), *keys, *window_ms)
+    return {key: (counted[2 * i], counted[2 * i + 1] / 1000) for i, key in enumerate(windows)}
+
+
+def read_counts(keys: list[str]) -> dict[str, tuple[int, float]]:
+    """Return each counter's (count, seconds left), without counting: (0, 0.0) if none."""
+    client = redis_client()
+    if client is None:
+        now = time.time()
+        windows = {key: cache.get(key, (0, now), version=COUNTER_VERSION) for key in keys}
+        return {
+            key: (count, ends_at - now) if ends_at > now else (0, 0.0)
+            for key, (count, ends_at) in windows.items()
+        }
+    pipeline = client.pipeline(transaction=False)
+    for key in keys:
+        made = cache.make_key(key, version=COUNTER_VERSION)
+        pipeline.get(made)
+        pipeline.pttl(made)
+    replies = pipeline.execute()
+    return {
+        key: (int(count), left / 1000) if count is not None and left > 0 else (0, 0.0)
+        for key, count, left in zip(keys, replies[::2], replies[1::2], strict=True)
+    }
+
+
+def _count_in_cache(windows: dict[str, int]) -> dict[str, tuple[int, float]]:
+    now = time.time()
+    counted = {}
+    with _cache_lock:
+        for key, seconds in windows.items():
+            count, ends_at = cache.get(key, (0, now), version=COUNTER_VERSION)
+            if ends_at <= now:  # no counter, or its window is over: a new one starts
+                count, ends_at = 0, now + seconds
+            count += 1
+            cache.set(key, (count, ends_at), ends_at - now, version=COUNTER_VERSION)
+            counted[key] = (count, ends_at - now)
+    return counted
+
+
+class RateThrottle(throttling.SimpleRateThrottle):
+    """DRF's SimpleRateThrottle, counted in a window as the module docstring says."""
+
     def allow_request(self, request, view):
-        try:
-            return super().allow_request(request, view)
-        except Exception as exc:  # noqa: BLE001 - any cache outage: serve unthrottled
-            report_cache_outage(exc)
+        if self.rate is None:
             return True
+        self.key = self.get_cache_key(request, view)
+        if self.key is None:
+            return True
+        counted = getattr(request, _COUNTED, None) or {}
+        if self.key not in counted:
+            counted = _count_for_view(request, view, self, counted)
+        self.count, self.seconds_left = counted[self.key]
+        return self.count <= self.num_requests
+
+    def wait(self):
+        # Retry-After is in whole seconds (rounded up), and a wait of 0 would drop it.
+        return max(self.seconds_left, 1.0)
 
 
-class ClientIPRateThrottle(FailOpenMixin, throttling.SimpleRateThrottle):
+def _count_for_view(request, view, throttle: RateThrottle, counted: dict) -> dict:
+    """Count request for throttle and every other throttle of view not counted yet, in
+    one call to the cache; return (and leave on request) all the counts of request."""
+    windows = {throttle.key: throttle.duration}
+    error = None
+    try:
+        for other in view.get_throttles() if view is not None else ():
+            if isinstance(other, RateThrottle) and other.rate is not None:
+                key = other.get_cache_key(request, view)
+                if key is not None and key not in counted:
+                    windows.setdefault(key, other.duration)
+    except Exception as exc:  # noqa: BLE001 - raised below, once the others are counted
+        # A throttle that cannot name its counter (a body that is no JSON, for the login
+        # per username) fails the request as it did under DRF: after the throttles
+        # before it have counted it.
+        error = exc
+    try:
+        counted = {**counted, **count_requests(windows)}
+    except Exception as exc:  # noqa: BLE001 - any cache outage: serve unthrottled
+        report_cache_outage(exc)
+        counted = {**counted, **dict.fromkeys(windows, (0, 0.0))}
+    setattr(request, _COUNTED, counted)
+    if error is not None:
+        raise error
+    return counted
+
+
+class ClientIPRateThrottle(RateThrottle):
     """Count requests per client IP, signed in or not (DRF's NUM_PROXIES picks the IP)."""
 
     counter = None  # the cache key's name, when it differs from the rate's scope
@@ -47,11 +195,11 @@ class ClientIPRateThrottle(FailOpenMixin, throttling.SimpleRateThrottle):
         return self.cache_format % {"scope": scope, "ident": self.get_ident(request)}
 
 
-class AnonRateThrottle(FailOpenMixin, throttling.AnonRateThrottle):
+class AnonRateThrottle(RateThrottle, throttling.AnonRateThrottle):
     pass
 
 
-class UserRateThrottle(FailOpenMixin, throttling.UserRateThrottle):
+class UserRateThrottle(RateThrottle, throttling.UserRateThrottle):
     pass
 
 
@@ -59,7 +207,7 @@ class LoginRateThrottle(ClientIPRateThrottle):
     scope = "login"
 
 
-class LoginUsernameRateThrottle(FailOpenMixin, throttling.SimpleRateThrottle):
+class LoginUsernameRateThrottle(RateThrottle):
     """Count login attempts per username (any case), from any address: guessing one
     account's password from many IPs meets the same limit as from one."""
 
@@ -88,42 +236,40 @@ class LoginFailures:
 
     def __init__(self, request, username):
         by_ip, by_username = LoginRateThrottle(), LoginUsernameRateThrottle()
-        self._counters = [
-            (throttle, key)
+        self._throttles = {
+            key: throttle
             for throttle, key in (
                 (by_ip, by_ip.get_cache_key(request, None)),
                 (by_username, by_username.key_for(username)),
             )
             if throttle.rate is not None and key is not None
-        ]
+        }
 
     def seconds_to_wait(self) -> float:
         """Return how long until another attempt may be made (0: it may be made now)."""
-        wait = 0.0
+        if not self._throttles:
+            return 0.0
         try:
-            for throttle, key in self._counters:
-                history = self._recent(throttle, key)
-                if len(history) >= throttle.num_requests:
-                    wait = max(wait, throttle.duration - (throttle.timer() - history[-1]))
+            counts = read_counts(list(self._throttles))
         except Exception as exc:  # noqa: BLE001 - any cache outage: let the attempt through
             report_cache_outage(exc)
             return 0.0
-        return wait
+        return max(
+            (
+                seconds_left
+                for key, (count, seconds_left) in counts.items()
+                if count >= self._throttles[key].num_requests
+            ),
+            default=0.0,
+        )
 
     def record_failure(self) -> None:
+        if not self._throttles:
+            return
         try:
-            for throttle, key in self._counters:
-                history = self._recent(throttle, key)
-                history.insert(0, throttle.timer())
-                throttle.cache.set(key, history, throttle.duration)
+            count_requests({key: throttle.duration for key, throttle in self._throttles.items()})
         except Exception as exc:  # noqa: BLE001 - any cache outage: nothing to count in
             report_cache_outage(exc)
-
-    @staticmethod
-    def _recent(throttle, key) -> list[float]:
-        """The attempts still inside the window, newest first (DRF's history format)."""
-        now = throttle.timer()
-        return [t for t in throttle.cache.get(key, []) if t > now - throttle.duration]
 
 
 class SignupRateThrottle(ClientIPRateThrottle):
@@ -148,7 +294,7 @@ class PasswordResetConfirmRateThrottle(ClientIPRateThrottle):
     counter = "password_reset_confirm"
 
 
-class PasswordResetAddressRateThrottle(FailOpenMixin, throttling.SimpleRateThrottle):
+class PasswordResetAddressRateThrottle(RateThrottle):
     """Count reset requests per target account (the email, or the link's uid), any IP."""
 
     scope = "password_reset"

@@ -22,7 +22,7 @@ from rest_framework.throttling import SimpleRateThrottle
 
 from booking import breakers, selectors, services, throttles
 from booking.breakers import database_breaker
-from booking.cache import CacheUnavailable
+from booking.cache import CacheUnavailable, redis_client
 from booking.models import Hold, IdempotencyKey, Seat
 from booking.throttles import BookingRateThrottle, LoginRateThrottle
 from booking.views import operations
@@ -211,10 +211,7 @@ def test_a_cache_outage_leaves_the_api_up_with_rate_limits_unenforced(
     api_client, user, monkeypatch, caplog
 ):
     # Redis down: the throttle's cache calls raise. Serving unthrottled beats a 500.
-    def cache_down(*args, **kwargs):
-        raise ConnectionError("Redis is down")
-
-    monkeypatch.setattr(SimpleRateThrottle.cache, "get", cache_down)
+    break_the_rate_limits_cache(monkeypatch, ConnectionError("Redis is down"))
 
     movies = api_client.get("/api/movies/")
     login = api_client.post(
@@ -357,6 +354,15 @@ def crash_with(exc):
         raise exc
 
     return crash
+
+
+def break_the_rate_limits_cache(monkeypatch, exc):
+    """Make the rate limits' cache calls raise exc: Django's cache API (local memory) and,
+    with REDIS_URL set, the one Redis command that counts a request (booking.throttles)."""
+    monkeypatch.setattr(SimpleRateThrottle.cache, "get", crash_with(exc))
+    client = redis_client()
+    if client is not None:
+        monkeypatch.setattr(client, "evalsha", crash_with(exc))
 
 
 def test_a_one_off_database_error_costs_one_probe_and_no_more_503s(api_client, monkeypatch, movie):
@@ -533,7 +539,7 @@ def test_a_frozen_redis_costs_one_short_timeout_then_nothing(api_client, frozen_
 
 
 def test_a_cache_error_that_is_not_redis_is_logged_once_too(api_client, monkeypatch, caplog):
-    monkeypatch.setattr(SimpleRateThrottle.cache, "get", crash_with(ConnectionError("down")))
+    break_the_rate_limits_cache(monkeypatch, ConnectionError("down"))
 
     answers = [api_client.get("/api/movies/").status_code for _ in range(10)]
 
