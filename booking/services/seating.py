@@ -263,11 +263,13 @@ def end_hold(hold: Hold, *, status: str, now: datetime) -> None:
 def end_hold_by_id(
     hold_id: UUID, *, status: str, now: datetime, booking: Booking | None = None
 ) -> None:
-    """End the hold with status (confirmed: into booking) and free the seats it still has."""
-    execute(
-        sql("UPDATE {seat} SET hold_id = NULL, held_until = NULL WHERE hold_id = %s"),
-        [db_uuid(hold_id)],
-    )
+    """End the hold with status (confirmed: into booking) and free the seats it still has
+    (a confirmed hold has none left: take_held moved them all to the booking)."""
+    if booking is None:
+        execute(
+            sql("UPDATE {seat} SET hold_id = NULL, held_until = NULL WHERE hold_id = %s"),
+            [db_uuid(hold_id)],
+        )
     execute(
         sql("UPDATE {hold} SET status = %s, ended_at = %s, booking_id = %s WHERE id = %s"),
         [status, db_datetime(now), booking.pk if booking is not None else None, db_uuid(hold_id)],

@@ -201,9 +201,9 @@ def test_a_confirmation_costs_a_fixed_number_of_queries(
         f"/api/shows/{laid_out_show.pk}/holds/", {"seat_numbers": [1, 2]}, format="json"
     ).json()
 
-    # the user; the hold with its show and movie; the user's row; the hold's status; the
-    # user's stake; the booking; the seats; the hold's new status
-    with django_assert_num_queries(8 + TEST_SAVEPOINT + insert_savepoint()):
+    # the user; the hold with its show and movie; the user's row; the hold's status with
+    # the user's stake; the booking; the seats; the hold's new status
+    with django_assert_num_queries(7 + TEST_SAVEPOINT + insert_savepoint()):
         response = auth_client.post(f"/api/holds/{hold['id']}/confirm/")
 
     assert response.status_code == 201
