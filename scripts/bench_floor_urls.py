@@ -4,14 +4,17 @@
   POST /bench-floor/insert/  parse a JSON body, insert one row in transaction.atomic()
                              through the ORM, answer 201 JSON
 
-Loaded by scripts/bench_floor.py (ROOT_URLCONF). The inserted rows go to a table of their
-own, `bench_floor_row`, which scripts/bench_seed.py creates (create_floor_table) when it
-seeds the database: the model is unmanaged, so booking/ and its migrations know nothing of it.
+Loaded by scripts/bench_floor.py (ROOT_URLCONF). The inserted rows go to a table Django
+already has and migrates, django.contrib.sessions' (the bench database is thrown away): a
+model of the benchmark's own would join an installed app, and makemigrations run with these
+settings would then want a migration for it.
 """
 
 import json
+import uuid
 
-from django.db import connection, models, transaction
+from django.contrib.sessions.models import Session
+from django.db import transaction
 from django.http import JsonResponse
 from django.urls import include, path
 from django.utils import timezone
@@ -23,33 +26,8 @@ from booking.serializers import MovieOutput
 from movie_booking import urls as project_urls
 
 FLOOR_PAGE_SIZE = 20  # the API's default page size
-FLOOR_TABLE = "bench_floor_row"
 # The read floor reads what /api/movies/ renders, so that only the view differs.
 MOVIE_FIELDS = tuple(MovieOutput.Meta.fields)
-
-
-class FloorRow(models.Model):
-    """One row per insert-floor request (table created by create_floor_table)."""
-
-    body = models.JSONField()
-    created_at = models.DateTimeField()
-
-    class Meta:
-        app_label = "booking"  # any installed app: the model only needs a label
-        managed = False
-        db_table = FLOOR_TABLE
-
-    def __str__(self):
-        return f"floor row {self.pk}"
-
-
-def create_floor_table() -> None:
-    """Create FloorRow's table: the model is unmanaged, so no migration makes it."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"CREATE TABLE {FLOOR_TABLE} (id BIGINT AUTO_INCREMENT PRIMARY KEY, "
-            "body LONGTEXT NOT NULL, created_at DATETIME(6) NOT NULL) ENGINE=InnoDB"
-        )
 
 
 @require_GET
@@ -68,7 +46,9 @@ def insert_floor(request):
     except ValueError:
         return JsonResponse({"code": "invalid", "detail": "Malformed JSON."}, status=400)
     with transaction.atomic():
-        row = FloorRow.objects.create(body=body, created_at=timezone.now())
+        row = Session.objects.create(
+            session_key=uuid.uuid4().hex, session_data=json.dumps(body), expire_date=timezone.now()
+        )
     return JsonResponse({"id": row.pk}, status=201)
 
 

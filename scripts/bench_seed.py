@@ -141,7 +141,6 @@ class RatioSeed:
 
 def seed_ratios(args: argparse.Namespace) -> RatioSeed:
     """Create the catalogue the ratio segments read and the shows they book, as staff would."""
-    from bench_floor_urls import create_floor_table
     from django.utils import timezone
 
     from booking import services
@@ -206,7 +205,6 @@ def seed_ratios(args: argparse.Namespace) -> RatioSeed:
             prices=premium,
         )
         (booking_shows if n % 2 == 0 else hold_shows)[show.pk] = show.total_seats
-    create_floor_table()
     return RatioSeed(
         featured_movie=featured.pk,
         seat_map_show=featured_shows[0].pk,
