@@ -19,13 +19,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from .. import selectors, services
-from ..authentication import MAX_ID
 from ..filters import BookingFilter
 from ..models import Booking, Show
 from ..serializers import BookingOutput, BookSeatsInput
 from ..serializers.bookings import BookSeatsRequest, booking_body
 from ..throttles import BookingRateThrottle
-from .common import reject_a_non_json_body
+from .common import id_or_404, reject_a_non_json_body
 
 IDEMPOTENCY_KEY_HEADER = "Idempotency-Key"
 MAX_IDEMPOTENCY_KEY_LENGTH = 255
@@ -165,7 +164,7 @@ def render_booking(booking) -> dict:
 
 
 def show_to_claim(pk) -> Show:
-    show = services.seating.show_to_claim(pk) if 0 < pk < MAX_ID else None
+    show = services.seating.show_to_claim(id_or_404(pk))
     if show is None:
         raise NotFound()
     return show
