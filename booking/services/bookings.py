@@ -30,6 +30,7 @@ from .. import readcache
 from ..exceptions import AlreadyCancelled, CancellationClosed, ShowStarted
 from ..models import REFERENCE_ALPHABET, REFERENCE_LENGTH, Booking, Hold, Seat, Show, User
 from . import seating
+from .sql import insert
 from .transactions import ClaimLost, retry_on_lock_conflict
 
 REFERENCE_ATTEMPTS = 5
@@ -87,15 +88,17 @@ def record_booking(*, user: User, show: Show, seats: list[dict]) -> Booking:
     for _ in range(REFERENCE_ATTEMPTS):
         reference = _new_reference()
         try:
+            booking = Booking(
+                reference=reference,
+                user=user,
+                show=show,
+                seat_numbers=[seat["number"] for seat in seats],
+                seats=seats,
+                total_price=seating.total_of(seats),
+            )
             with _undo_on_error():
-                return Booking.objects.create(
-                    reference=reference,
-                    user=user,
-                    show=show,
-                    seat_numbers=[seat["number"] for seat in seats],
-                    seats=seats,
-                    total_price=seating.total_of(seats),
-                )
+                insert(booking)  # Booking.objects.create, a third of its CPU
+            return booking
         except IntegrityError:
             if not Booking.objects.filter(reference=reference).exists():
                 raise

@@ -18,6 +18,7 @@ from ..exceptions import HoldExpired, HoldNotActive, ShowStarted
 from ..models import Booking, Hold, Seat, Show, User
 from . import seating
 from .bookings import record_booking
+from .sql import insert
 from .transactions import ClaimLost, retry_on_lock_conflict
 
 
@@ -37,7 +38,7 @@ def hold_seats(*, user: User, show: Show, now: datetime, **selection) -> Hold:
         # The old hold is replaced, so its seats do not count against the limit.
         seats, claimant = seating.claim(user, show, request, now=now)
         sold = seating.priced(show, seats)
-        hold = Hold.objects.create(
+        hold = Hold(
             user=user,
             show=show,
             seat_numbers=[seat["number"] for seat in sold],
@@ -46,6 +47,7 @@ def hold_seats(*, user: User, show: Show, now: datetime, **selection) -> Hold:
             expires_at=now + timedelta(minutes=settings.SEAT_HOLD_MINUTES),
             created_at=now,
         )
+        insert(hold)
         if not seating.take(
             show, hold.seat_numbers, now=now, own_hold_id=claimant.hold_id, hold=hold
         ):

@@ -4,6 +4,11 @@ Building a statement through the ORM (filters, subqueries, compilation) cost mor
 than running it, on paths that run several per request. The statements are written out
 here once, portable across MariaDB/MySQL, PostgreSQL and SQLite: values are always
 parameters (%s), and only table names from the models and placeholders are formatted in.
+
+Rows still go in and come out as the ORM would have them: `insert` prepares each value
+with its field (`pre_save`, `get_db_prep_save`: auto_now_add, JSON, decimals, time
+zones), and `fetch_one` converts each column with the converters the ORM would apply
+(`from_db_value` and the backend's) before `Model.from_db` builds the instance.
 """
 
 import functools
@@ -12,6 +17,7 @@ from datetime import datetime
 from uuid import UUID
 
 from django.db import connection
+from django.db.models import Model
 
 from ..models import Booking, Hold, Movie, Seat, Show, User
 
@@ -59,3 +65,65 @@ def db_uuid(value: UUID):
 def uuid_of(value) -> UUID | None:
     """A UUID as plain SQL reads it: a UUID (PostgreSQL) or its 32 hex digits."""
     return None if value is None else UUID(str(value))
+
+
+def insert(obj: Model) -> None:
+    """INSERT obj's row as obj.save(force_insert=True) would, and set its primary key.
+
+    Without save()'s signals: the booking flow sends none (STYLE.md), it says what it
+    changed itself (readcache.seats_changed). The statement is built once per model.
+    """
+    meta = obj._meta
+    fields, statement, returning = _insert_statement(type(obj), connection.vendor)
+    params = [field.get_db_prep_save(field.pre_save(obj, True), connection) for field in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        if meta.auto_field is not None:
+            if returning:
+                obj.pk = cursor.fetchone()[0]
+            else:  # MySQL: no INSERT ... RETURNING
+                obj.pk = connection.ops.last_insert_id(cursor, meta.db_table, meta.pk.column)
+    obj._state.adding = False
+    obj._state.db = connection.alias
+
+
+@functools.cache
+def _insert_statement(model: type[Model], vendor: str) -> tuple[list, str, bool]:
+    meta = model._meta
+    fields = [field for field in meta.local_concrete_fields if field is not meta.auto_field]
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(field.column) for field in fields)
+    # Names from the model, values as parameters.
+    statement = f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({marks(fields)})"  # noqa: S608
+    returning = meta.auto_field is not None and connection.features.can_return_columns_from_insert
+    if returning:
+        statement += f" RETURNING {quote(meta.pk.column)}"
+    return fields, statement, returning
+
+
+def fetch_one(model: type[Model], names: Sequence[str], statement: str, params: list):
+    """Run a SELECT of model's fields names (attnames, in that order), then any other
+    columns; return (the instance, the other columns' values), or None for no row."""
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    values = list(row[: len(names)])
+    for index, column, converters in _converters(model, tuple(names), connection.vendor):
+        for convert in converters:
+            values[index] = convert(values[index], column, connection)
+    return model.from_db(connection.alias, names, values), row[len(names) :]
+
+
+@functools.cache
+def _converters(model: type[Model], names: tuple[str, ...], vendor: str) -> list[tuple]:
+    """Per column that needs any, its index, its column expression and its converters."""
+    fields = {field.attname: field for field in model._meta.concrete_fields}
+    found = []
+    for index, name in enumerate(names):
+        column = fields[name].get_col(model._meta.db_table)
+        converters = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
+        if converters:
+            found.append((index, column, converters))
+    return found

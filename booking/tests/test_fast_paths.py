@@ -15,10 +15,12 @@ from django.db import connection
 from django.utils import timezone
 
 from booking import services
-from booking.models import Booking, Hold, Seat
+from booking.authentication import user_by_id
+from booking.models import Booking, Hold, Seat, Show, User
 from booking.serializers import BookingOutput, HoldOutput
 from booking.serializers.bookings import booking_body, hold_body
 from booking.services import seating
+from booking.services.sql import insert
 
 from .conftest import client_for, make_movie, make_show, make_show_on_screen, make_user
 
@@ -113,6 +115,58 @@ def test_a_201_from_confirm_is_booking_output_of_the_booking_stored(auth_client,
 
     assert response.status_code == 201
     assert response.json() == as_json(BookingOutput(stored(Booking.objects.get())).data)
+
+
+def model_fields(instance) -> dict:
+    return {field.attname: getattr(instance, field.attname) for field in instance._meta.fields}
+
+
+def test_the_user_a_token_names_is_loaded_as_the_orm_loads_it(user):
+    user.last_login = timezone.now()
+    user.save()
+
+    loaded = user_by_id(user.pk)
+
+    assert model_fields(loaded) == model_fields(User.objects.get(pk=user.pk))
+    assert loaded.get_deferred_fields() == set()  # nothing left to load later, query by query
+    assert user_by_id(user.pk + 1000) is None
+
+
+def test_the_show_a_claim_reads_is_the_stored_show(laid_out_show):
+    claimed = seating.show_to_claim(laid_out_show.pk)
+    fields = ("id", "movie_id", "start_time", "total_seats", "price", "category_prices")
+
+    stored_show = Show.objects.get(pk=laid_out_show.pk)
+    assert {f: getattr(claimed, f) for f in fields} == {f: getattr(stored_show, f) for f in fields}
+    assert claimed.movie.title == laid_out_show.movie.title
+    assert seating.show_to_claim(laid_out_show.pk + 1000) is None
+
+
+def test_a_row_inserted_with_plain_sql_reads_back_as_it_was_built(user, laid_out_show):
+    hold = Hold(
+        user=user,
+        show=laid_out_show,
+        seat_numbers=[1],
+        seats=[{"number": 1, "label": "A1", "category": "standard", "price": "9.50"}],
+        total_price=Decimal("9.50"),
+        expires_at=timezone.now() + timedelta(minutes=5),
+        created_at=timezone.now(),
+    )
+    booking = Booking(
+        reference="PLAINSQL",
+        user=user,
+        show=laid_out_show,
+        seat_numbers=[2],
+        seats=[],
+        total_price=Decimal("12.00"),
+    )
+
+    insert(hold)  # a UUID key the model draws
+    insert(booking)  # a key the database draws; created_at by auto_now_add
+
+    assert booking.pk is not None and booking.created_at is not None
+    assert model_fields(Hold.objects.get(pk=hold.pk)) == model_fields(hold)
+    assert model_fields(Booking.objects.get(pk=booking.pk)) == model_fields(booking)
 
 
 HOLDS = {
