@@ -44,7 +44,7 @@ from ..exceptions import (
 )
 from ..models import Booking, Hold, Movie, Seat, Show, User
 from ..seat_choice import Cell, best_block
-from .sql import db_datetime, db_uuid, execute, fetch_one, marks, sql, uuid_of
+from .sql import build, db_datetime, db_uuid, execute, fetch_row, marks, sql, uuid_of
 
 
 @dataclass(frozen=True)
@@ -104,27 +104,21 @@ def seat_request(
 def show_to_claim(show_id: int) -> Show | None:
     """The show with just what a claim and its answer read (its movie's id and title).
 
-    One plain SELECT (services.sql.fetch_one): every booking and hold starts here, and
+    One plain SELECT (services.sql): every booking and hold starts here, and
     the ORM's `select_related(...).only(...).get()` cost three times as much CPU.
     """
-    found = fetch_one(
-        Show,
-        _CLAIMED_SHOW_FIELDS,
+    row = fetch_row(
         sql(
-            "SELECT s.id, s.movie_id, s.screen_name, s.start_time, s.total_seats, "
-            "s.price, s.category_prices, m.title "
-            "FROM {show} s JOIN {movie} m ON m.id = s.movie_id WHERE s.id = %s"
+            f"SELECT {CLAIMED_SHOW_COLUMNS} FROM {{show}} s "  # noqa: S608
+            "JOIN {movie} m ON m.id = s.movie_id WHERE s.id = %s"
         ),
         [show_id],
     )
-    if found is None:
-        return None
-    show, (title,) = found
-    show.movie = Movie.from_db(connection.alias, ["id", "title"], [show.movie_id, title])
-    return show
+    return claimed_show(row) if row is not None else None
 
 
-_CLAIMED_SHOW_FIELDS = (
+# What a claim and its answer read of a show, and its movie's title last (claimed_show).
+CLAIMED_SHOW_FIELDS = (
     "id",
     "movie_id",
     "screen_name",
@@ -133,6 +127,14 @@ _CLAIMED_SHOW_FIELDS = (
     "price",
     "category_prices",
 )
+CLAIMED_SHOW_COLUMNS = ", ".join([*(f"s.{name}" for name in CLAIMED_SHOW_FIELDS), "m.title"])
+
+
+def claimed_show(row: Sequence) -> Show:
+    """The show read as CLAIMED_SHOW_COLUMNS (show s, movie m) as row, its movie attached."""
+    show = build(Show, CLAIMED_SHOW_FIELDS, row[:-1])
+    show.movie = Movie.from_db(connection.alias, ["id", "title"], [show.movie_id, row[-1]])
+    return show
 
 
 def lock_user(user: User) -> None:

@@ -104,16 +104,26 @@ def _insert_statement(model: type[Model], vendor: str) -> tuple[list, str, bool]
 def fetch_one(model: type[Model], names: Sequence[str], statement: str, params: list):
     """Run a SELECT of model's fields names (attnames, in that order), then any other
     columns; return (the instance, the other columns' values), or None for no row."""
-    with connection.cursor() as cursor:
-        cursor.execute(statement, params)
-        row = cursor.fetchone()
+    row = fetch_row(statement, params)
     if row is None:
         return None
-    values = list(row[: len(names)])
+    return build(model, names, row[: len(names)]), row[len(names) :]
+
+
+def fetch_row(statement: str, params: list) -> tuple | None:
+    """Run a SELECT; return its first row as the database returned it, or None."""
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        return cursor.fetchone()
+
+
+def build(model: type[Model], names: Sequence[str], row: Sequence) -> Model:
+    """Make the instance of model whose fields names the database returned as row."""
+    values = list(row)
     for index, column, converters in _converters(model, tuple(names), connection.vendor):
         for convert in converters:
             values[index] = convert(values[index], column, connection)
-    return model.from_db(connection.alias, names, values), row[len(names) :]
+    return model.from_db(connection.alias, names, values)
 
 
 @functools.cache

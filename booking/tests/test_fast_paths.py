@@ -142,6 +142,19 @@ def test_the_show_a_claim_reads_is_the_stored_show(laid_out_show):
     assert seating.show_to_claim(laid_out_show.pk + 1000) is None
 
 
+def test_the_hold_confirm_reads_is_the_stored_hold_of_its_user_only(
+    user, other_user, laid_out_show
+):
+    hold = services.hold_seats(user=user, show=laid_out_show, now=timezone.now(), seat_numbers=[3])
+
+    loaded = services.checkout.hold_to_confirm(hold.pk, user)
+
+    assert model_fields(loaded) == model_fields(Hold.objects.get(pk=hold.pk))
+    assert loaded.show.start_time == laid_out_show.start_time
+    assert loaded.show.movie.title == laid_out_show.movie.title
+    assert services.checkout.hold_to_confirm(hold.pk, other_user) is None
+
+
 def test_a_row_inserted_with_plain_sql_reads_back_as_it_was_built(user, laid_out_show):
     hold = Hold(
         user=user,

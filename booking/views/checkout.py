@@ -1,9 +1,12 @@
 """Checkout: hold seats while paying, read or release the hold, confirm it into a booking."""
 
+from uuid import UUID
+
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiRequest, OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -120,7 +123,7 @@ class HoldViewSet(mixins.RetrieveModelMixin, mixins.DestroyModelMixin, viewsets.
     )
     @action(detail=True, methods=["post"], throttle_classes=[BookingRateThrottle])
     def confirm(self, request, pk=None):
-        hold = self.get_object()
+        hold = self._hold_to_confirm(pk)
         reject_a_non_json_body(request)
         key = idempotency_key_of(request)
         now = timezone.now()
@@ -131,3 +134,15 @@ class HoldViewSet(mixins.RetrieveModelMixin, mixins.DestroyModelMixin, viewsets.
             make=lambda: services.confirm_hold(hold=hold, now=now),
             render=render_booking,
         )
+
+    def _hold_to_confirm(self, pk) -> Hold:
+        """get_object() for confirm: the caller's hold, or 404, in one plain SELECT."""
+        try:
+            hold_id = UUID(pk)
+        except ValueError:
+            raise NotFound() from None
+        hold = services.checkout.hold_to_confirm(hold_id, self.request.user)
+        if hold is None:
+            raise NotFound()
+        self.check_object_permissions(self.request, hold)
+        return hold
