@@ -5,10 +5,12 @@ on every request.
 One client: Django's RedisCacheClient builds a new redis client object on every call
 (~100 µs each, four of them per request when the rate limits used the cache API). Here
 each process builds one per server, on first use, and every cache call reuses it, as
-does code that talks to Redis directly through redis_client() (the rate limits' counting
-script, booking.throttles). Nothing connects before the first call, so a process that
-forks workers (gunicorn's preload_app) hands them no connection; redis-py's pool would
-drop one inherited across a fork anyway.
+does code that talks to Redis directly through redis_client(): the rate limits' counting
+script (booking.throttles), which also reads a cached read's entries (RedisCache.loads
+decodes them as the cache API would), and the read cache's version bumps
+(booking.readcache). Nothing connects before the first call, so a process that forks
+workers (gunicorn's preload_app) hands them no connection; redis-py's pool would drop
+one inherited across a fork anyway.
 
 A failed call raises CacheUnavailable, and while the breaker is open every call raises
 it at once, without touching the network; callers carry on without the cache (the rate
@@ -192,3 +194,7 @@ class RedisCache(django_redis.RedisCache):
     def client(self) -> GuardedRedis:
         """The process's client of the server written to (the only one, usually)."""
         return self._process_client.get_client(write=True)
+
+    def loads(self, value: bytes):
+        """Return a value read through the client as this cache's get() returns it."""
+        return self._process_client._serializer.loads(value)

@@ -15,17 +15,27 @@ every one of them is still current:
 
 seats_changed(show, movie) bumps the last two. A bump sets a fresh random token rather
 than incrementing: a version never returns to a value it had, even after Redis lost or
-evicted the key, so no body stored before can ever match again. A body key is the read's
-URL (host, path and raw query string, since next/previous echo them); bodies are
-namespaced by BODY_PREFIX, versions are not, so that code that renders differently gets
-bodies of its own but sees the same bumps.
+evicted the key, so no body stored before can ever match again. Tokens are random ints,
+which Django's Redis cache stores as digits, not pickled: a bump sets them all at once
+with one small script of SETs, and the cache API reads them back as the same ints (not
+cache.set_many: its MULTI/EXEC of an MSET and an EXPIRE per key, values pickled, was a
+tenth of a booking's CPU). A body key is the read's URL (host, path and raw query
+string, since next/previous echo them); bodies are namespaced by BODY_PREFIX, versions
+are not, so that code that renders differently gets bodies of its own but sees the same
+bumps.
 
-A hit is one round trip: get_many(versions + body key). The versions are read BEFORE the
+A hit is one round trip: get_many(versions + body key). With the rate limits on, it
+shares theirs: a view names what its read asks the cache, a Lookup (body key and
+versions), in a read_cache_lookup(request) hook, asked once per request (lookup_of);
+the rate limits' counting script reads those keys in the round trip that counts the
+request (booking.throttles) and leaves what it found on the request (keep_ahead), where
+read_through takes it instead of asking again. The versions are read BEFORE the
 database is queried, so a body is never tagged with a version newer than its data: a
 write that commits after that read bumps after its commit (transaction.on_commit), which
-retires the body's tag, and a write that rolled back bumps nothing. Between a commit and
-its bump a read may still get the body from before the write, as it might have read the
-database a moment earlier.
+retires the body's tag, and a write that rolled back bumps nothing. Read with the count,
+they are read a little earlier still, which keeps that true: it is as if the request
+had come a moment sooner. Between a commit and its bump a read may still get the body
+from before the write, as it might have read the database a moment earlier.
 
 Some bodies change with the clock alone: a hold's seats become free when it expires, a
 show leaves the upcoming list when it starts. Such a body is stored with the moment it
@@ -60,6 +70,8 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 
+from .cache import redis_client
+
 logger = logging.getLogger(__name__)
 
 # What a failing cache raises: booking.cache.CacheUnavailable is a ConnectionError (an
@@ -79,13 +91,35 @@ BODY_PREFIX = "read:1:"
 # A version outlives every body tagged with it (READ_CACHE_SECONDS); the keys of shows
 # nobody reads any more then leave Redis. One that expires early only costs a miss.
 VERSION_SECONDS = 24 * 60 * 60
-_TOKEN_BYTES = 8
+_TOKEN_BITS = 64
+# KEYS: versions; ARGV: a token for each, then their lifetime in seconds. One command for
+# every key of a bump, set at once. An int token is stored as its digits, as the cache
+# API stores an int.
+_SET_TOKENS_SCRIPT = b"""
+for i, key in ipairs(KEYS) do
+  redis.call("SET", key, ARGV[i], "EX", ARGV[#ARGV])
+end
+"""
+# Where a request keeps its Lookup, and the entries booking.throttles fetched ahead.
+_LOOKUP = "_read_cache_lookup"
+_AHEAD = "_read_cache_ahead"
+_READ_METHODS = frozenset({"GET", "HEAD"})
 
 
 class Rendered(NamedTuple):
     body: bytes  # the JSON as DRF's JSONRenderer writes it
     etag: str  # quoted, a digest of body
     valid_until: datetime | None  # body is wrong from this moment on, without any write
+
+
+class Lookup(NamedTuple):
+    """What a cached read asks the cache: its body's key, and the versions the body carries."""
+
+    key: str
+    versions: tuple[str, ...]  # GLOBAL_VERSION first
+
+    def keys(self) -> list[str]:
+        return [*self.versions, self.key]
 
 
 class _Process:
@@ -150,26 +184,65 @@ def list_key(request, params: Collection[str]) -> str | None:
     return f"{BODY_PREFIX}list:{hashlib.sha256(url.encode()).hexdigest()[:32]}"
 
 
-def read_through(
-    key: str | None, scopes: Sequence[str], compute: Callable[[], Rendered], *, now: datetime
-) -> Rendered:
-    """Return the body under key if it is current at now, else compute() it and store it.
-
-    scopes are the version keys the body depends on besides the global one. A key of None
-    (or the cache off) computes every time. Exceptions of compute() pass through: only
-    a body that was rendered is stored.
-    """
+def lookup(key: str | None, scopes: Sequence[str]) -> Lookup | None:
+    """Return the Lookup of the body under key, which depends on the version keys scopes
+    besides the global one; None (not cached) if key is None or the cache is off."""
     if key is None or not enabled():
-        return compute()
-    versions = (GLOBAL_VERSION, *scopes)
-    if _Process.lost_bump and not _bump([]):
-        return compute()  # not even from the cache: a body there may be one the bump retires
+        return None
+    return Lookup(key, (GLOBAL_VERSION, *scopes))
+
+
+def lookup_of(request, view) -> Lookup | None:
+    """Return what view's read of request asks the cache: its read_cache_lookup(request),
+    asked once per request (the rate limits ask first: lookup_ahead)."""
+    asked = vars(request)
+    if _LOOKUP not in asked:
+        asked[_LOOKUP] = view.read_cache_lookup(request)  # if it raises, the next ask does
+    return asked[_LOOKUP]
+
+
+def lookup_ahead(request, view) -> Lookup | None:
+    """Return what view's read of request will ask the cache, for the rate limits to
+    fetch with their count (None: nothing to fetch)."""
+    if not hasattr(view, "read_cache_lookup") or request.method not in _READ_METHODS:
+        return None
+    if _Process.lost_bump:
+        return None  # read_through bumps first: what is there now would be retired
     try:
-        found = cache.get_many([*versions, key])
-    except CACHE_ERRORS:
-        return compute()  # served by the database; nothing to store it in
+        return lookup_of(request, view)
+    except Exception:  # noqa: BLE001 - an id no row has: the view says so itself, later
+        return None
+
+
+def keep_ahead(request, lookup: Lookup, found: dict) -> None:
+    """Leave found, what the cache held under lookup.keys(), for read_through(request=request)."""
+    setattr(request, _AHEAD, (lookup, found))
+
+
+def read_through(
+    lookup: Lookup | None, compute: Callable[[], Rendered], *, now: datetime, request=None
+) -> Rendered:
+    """Return the body of lookup if it is current at now, else compute() it and store it.
+
+    A lookup of None (or the cache off) computes every time. The cache is asked once,
+    unless the rate limits fetched lookup's entries with their count (keep_ahead).
+    Exceptions of compute() pass through: only a body that was rendered is stored.
+    """
+    if lookup is None or not enabled():
+        return compute()
+    found = _take_ahead(request, lookup)
+    if _Process.lost_bump:
+        if not _bump([]):
+            return compute()  # not even from the cache: a body there may be one the bump retires
+        found = None  # fetched before that bump
+    if found is None:
+        try:
+            found = cache.get_many(lookup.keys())
+        except CACHE_ERRORS:
+            return compute()  # served by the database; nothing to store it in
+    versions = lookup.versions
     tag = tuple(found.get(version) for version in versions)
-    entry = found.get(key)
+    entry = found.get(lookup.key)
     if _is_current(entry, tag, now):
         _, valid_until, etag, body = entry
         return Rendered(body, etag, valid_until)
@@ -177,8 +250,15 @@ def read_through(
         tag = _start_versions(versions, tag)  # before the query, like the versions read
     rendered = compute()
     if tag is not None:
-        _store(key, (tag, rendered.valid_until, rendered.etag, rendered.body), now)
+        _store(lookup.key, (tag, rendered.valid_until, rendered.etag, rendered.body), now)
     return rendered
+
+
+def _take_ahead(request, lookup: Lookup) -> dict | None:
+    ahead = vars(request).pop(_AHEAD, None) if request is not None else None
+    if ahead is None or ahead[0] != lookup:
+        return None
+    return ahead[1]
 
 
 def _is_current(entry, tag: tuple, now: datetime) -> bool:
@@ -228,7 +308,7 @@ def _bump(versions: list[str]) -> bool:
     if _Process.lost_bump:
         versions = [*versions, GLOBAL_VERSION]
     try:
-        cache.set_many({version: _token() for version in versions}, timeout=VERSION_SECONDS)
+        _set_tokens({version: _token() for version in versions})
     except CACHE_ERRORS as exc:
         if not _Process.lost_bump:
             logger.warning(
@@ -244,5 +324,15 @@ def _bump(versions: list[str]) -> bool:
     return True
 
 
-def _token() -> str:
-    return secrets.token_hex(_TOKEN_BYTES)
+def _set_tokens(tokens: dict[str, int]) -> None:
+    client = redis_client()
+    if client is None:  # local memory (tests)
+        cache.set_many(tokens, timeout=VERSION_SECONDS)
+        return
+    keys = [cache.make_key(version) for version in tokens]
+    # EVAL, not EVALSHA: the script is short, and Redis forgetting it costs no retry.
+    client.eval(_SET_TOKENS_SCRIPT, len(keys), *keys, *tokens.values(), VERSION_SECONDS)
+
+
+def _token() -> int:
+    return secrets.randbits(_TOKEN_BITS)

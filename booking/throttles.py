@@ -23,6 +23,10 @@ workers update one list at once.
   throttle in turn (APIView.check_throttles); the first of ours asked counts the request
   for every throttle of the view (view.get_throttles()) and leaves the counts on the
   request, where the others find theirs. DRF's check_throttles still raises the 429.
+* One round trip for a cached read too: a view whose GET is served by booking.readcache
+  names what it will ask the cache (its read_cache_lookup(request) hook), and the same
+  script reads those keys (the versions and the body) after counting; readcache finds
+  them on the request, and does not ask again (readcache's docstring: why that is exact).
 * Without Redis (local memory: development, tests), the same classes count through
   Django's cache API, a read and a write per counter under a lock: exact within one
   process, which is all local memory serves.
@@ -35,11 +39,13 @@ import hashlib
 import logging
 import threading
 import time
+from collections.abc import Sequence
 
 from django.core.cache import cache
 from redis.exceptions import NoScriptError
 from rest_framework import throttling
 
+from . import readcache
 from .breakers import OutageLog
 from .cache import CacheUnavailable, redis_client
 
@@ -53,11 +59,14 @@ cache_outage_log = OutageLog(logger)
 # old and new workers run side by side (a rolling deploy), neither reads the other's.
 COUNTER_VERSION = 2
 
-# KEYS: the counters; ARGV: each one's window, in milliseconds. Returns a count and the
-# milliseconds left in its window for each counter in turn.
+# KEYS: the counters, then the keys to read (none, or a cached read's: booking.readcache);
+# ARGV: each counter's window, in milliseconds. Returns a count and the milliseconds left
+# in its window for each counter in turn, then the value of each key read (nil: none).
 _COUNT_SCRIPT = b"""
+local counters = #ARGV
 local counted = {}
-for i, key in ipairs(KEYS) do
+for i = 1, counters do
+  local key = KEYS[i]
   local count = redis.call("INCR", key)
   local left = redis.call("PTTL", key)
   if left < 0 then  -- a new counter: its window starts now
@@ -66,6 +75,9 @@ for i, key in ipairs(KEYS) do
   end
   counted[2 * i - 1] = count
   counted[2 * i] = left
+end
+for i = counters + 1, #KEYS do
+  counted[counters + i] = redis.call("GET", KEYS[i])  -- false (nil) keeps its place
 end
 return counted
 """
@@ -90,16 +102,34 @@ def count_requests(windows: dict[str, int]) -> dict[str, tuple[int, float]]:
 
     Return each counter's (count, seconds left in its window). One round trip to Redis.
     """
+    return count_and_read(windows, ())[0]
+
+
+def count_and_read(
+    windows: dict[str, int], reads: Sequence[str]
+) -> tuple[dict[str, tuple[int, float]], dict | None]:
+    """Count a request as count_requests() does and read the cache keys reads with it.
+
+    Return the counts, and what was read as cache.get_many(reads) returns it: None
+    without Redis, where nothing is read. One round trip to Redis.
+    """
     client = redis_client()
     if client is None:
-        return _count_in_cache(windows)
+        return _count_in_cache(windows), None
     keys = [cache.make_key(key, version=COUNTER_VERSION) for key in windows]
+    keys += [cache.make_key(key) for key in reads]
     window_ms = [seconds * 1000 for seconds in windows.values()]
     try:
         counted = client.evalsha(_COUNT_SCRIPT_SHA, len(keys), *keys, *window_ms)
     except NoScriptError:  # Redis restarted since (scripts are not saved): send it whole
         counted = client.eval(_COUNT_SCRIPT, len(keys), *keys, *window_ms)
-    return {key: (counted[2 * i], counted[2 * i + 1] / 1000) for i, key in enumerate(windows)}
+    counts = {key: (counted[2 * i], counted[2 * i + 1] / 1000) for i, key in enumerate(windows)}
+    values = counted[2 * len(windows) :]
+    return counts, {
+        key: cache.loads(value)
+        for key, value in zip(reads, values, strict=True)
+        if value is not None
+    }
 
 
 def read_counts(keys: list[str]) -> dict[str, tuple[int, float]]:
@@ -160,7 +190,11 @@ class RateThrottle(throttling.SimpleRateThrottle):
 
 def _count_for_view(request, view, throttle: RateThrottle, counted: dict) -> dict:
     """Count request for throttle and every other throttle of view not counted yet, in
-    one call to the cache; return (and leave on request) all the counts of request."""
+    one call to the cache; return (and leave on request) all the counts of request.
+
+    The first call for a request also reads what a cached read of view will ask the
+    cache (booking.readcache.lookup_ahead), and leaves it on request for readcache.
+    """
     windows = {throttle.key: throttle.duration}
     error = None
     try:
@@ -174,11 +208,15 @@ def _count_for_view(request, view, throttle: RateThrottle, counted: dict) -> dic
         # per username) fails the request as it did under DRF: after the throttles
         # before it have counted it.
         error = exc
+    lookup = None if counted or error else readcache.lookup_ahead(request, view)
     try:
-        counted = {**counted, **count_requests(windows)}
+        counts, found = count_and_read(windows, lookup.keys() if lookup else ())
     except Exception as exc:  # noqa: BLE001 - any cache outage: serve unthrottled
         report_cache_outage(exc)
-        counted = {**counted, **dict.fromkeys(windows, (0, 0.0))}
+        counts, found = dict.fromkeys(windows, (0, 0.0)), None
+    if lookup is not None and found is not None:
+        readcache.keep_ahead(request, lookup, found)
+    counted = {**counted, **counts}
     setattr(request, _COUNTED, counted)
     if error is not None:
         raise error

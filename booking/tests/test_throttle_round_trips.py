@@ -1,5 +1,6 @@
 """Rate limits on a real Redis: one round trip per request, through one client, exact
-under concurrency, and the same 429 with Retry-After at the limit.
+under concurrency, and the same 429 with Retry-After at the limit. A cached read
+(booking.readcache) is one round trip in all: its cache lookup travels with the count.
 
 These tests need Redis at TEST_REDIS_URL (default redis://127.0.0.1:6379/9, a database
 of their own, emptied before and after each test). Without one they skip, unless
@@ -14,12 +15,14 @@ import redis
 from django.contrib.auth.models import AnonymousUser
 from django.core.cache import cache, caches
 from django.test import RequestFactory
+from django.utils import timezone
 from rest_framework import throttling
 from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
-from booking import throttles
+from booking import readcache, selectors, services, throttles
 from booking.cache import CacheUnavailable, GuardedRedis, redis_client
+from booking.models import Movie
 from booking.throttles import COUNTER_VERSION, AnonRateThrottle
 
 pytestmark = pytest.mark.django_db
@@ -100,6 +103,12 @@ class RoundTrips:
         )
         monkeypatch.setattr(APIView, "check_throttles", counting_check)
 
+    def during(self, call, *args, **kwargs):
+        """Return what call(*args, **kwargs) returns, and the round trips it made in all."""
+        before = self.sent
+        result = call(*args, **kwargs)
+        return result, self.sent - before
+
 
 @pytest.fixture
 def round_trips(monkeypatch):
@@ -176,6 +185,222 @@ def test_after_redis_forgets_the_script_requests_are_still_counted(redis_cache, 
     assert api_client.get("/api/movies/").status_code == 200
 
     assert counters()["throttle_anon_127.0.0.1"] == 2
+
+
+# --- A cached read: the count and the cache lookup in one round trip -----------------------
+
+
+@pytest.fixture
+def read_cache(settings):
+    """The read cache on, with nothing lost from before."""
+    settings.READ_CACHE_SECONDS = 300
+    settings.DB_WSREP_SYNC_WAIT = 1  # on a Galera node too (test_read_cache says why)
+    readcache._Process.lost_bump = False
+    yield
+    readcache._Process.lost_bump = False
+
+
+def cached_url(which: str, show) -> str:
+    return {
+        "movies": "/api/movies/",
+        "movie-shows": f"/api/movies/{show.movie_id}/shows/",
+        "seat-map": f"/api/shows/{show.pk}/seats/",
+    }[which]
+
+
+CACHED_READS = ["movies", "movie-shows", "seat-map"]
+
+
+@pytest.mark.parametrize("which", CACHED_READS)
+def test_a_cached_read_costs_one_round_trip_in_all_with_the_rate_limits_on(
+    redis_cache, read_cache, round_trips, api_client, show, django_assert_num_queries, which
+):
+    url = cached_url(which, show)
+    stored = api_client.get(url)  # the first connects, and stores the body
+
+    for _ in range(3):
+        with django_assert_num_queries(0):
+            hit, sent = round_trips.during(api_client.get, url)
+        assert sent == 1  # one script: the count, then the versions and the body
+        assert (hit.status_code, hit.content) == (200, stored.content)
+    assert counters() == {"throttle_anon_127.0.0.1": 4, "throttle_user_127.0.0.1": 4}
+
+
+@pytest.mark.parametrize("which", CACHED_READS)
+def test_a_miss_with_the_rate_limits_on_is_computed_once_then_served(
+    redis_cache, read_cache, settings, api_client, show, django_assert_num_queries, which
+):
+    url = cached_url(which, show)
+    settings.READ_CACHE_SECONDS = 0
+    uncached = api_client.get(url)
+    settings.READ_CACHE_SECONDS = 300
+
+    with django_assert_num_queries(1):
+        miss = api_client.get(url)
+    with django_assert_num_queries(0):
+        hit = api_client.get(url)
+
+    assert miss.content == hit.content == uncached.content
+    assert miss.get("ETag") == hit.get("ETag") == uncached.get("ETag")
+
+
+def test_a_signed_in_cached_read_costs_one_round_trip_too(
+    redis_cache, read_cache, round_trips, auth_client, user, show
+):
+    auth_client.get("/api/movies/")
+
+    _, sent = round_trips.during(auth_client.get, "/api/movies/")
+
+    assert sent == 1
+    assert counters() == {f"throttle_user_{user.pk}": 2}
+
+
+def test_a_list_with_a_parameter_it_does_not_cache_costs_the_count_only(
+    redis_cache, read_cache, round_trips, api_client, movie, django_assert_num_queries
+):
+    api_client.get("/api/movies/", {"utm_source": "mail"})
+
+    with django_assert_num_queries(1):  # from the database: made-up parameters are not cached
+        response, sent = round_trips.during(api_client.get, "/api/movies/", {"utm_source": "mail"})
+
+    assert response.status_code == 200
+    assert sent == 1  # the count; nothing to read
+
+
+@pytest.mark.parametrize(
+    "url", ["/api/movies/99999999999999999999/shows/", "/api/shows/99999999999999999999/seats/"]
+)
+def test_an_id_no_row_can_have_is_still_404_with_the_rate_limits_on(
+    redis_cache, read_cache, api_client, url
+):
+    response = api_client.get(url)
+
+    assert response.status_code == 404
+    assert counters()["throttle_anon_127.0.0.1"] == 1  # counted all the same
+
+
+def test_a_cached_read_over_the_limit_is_429_throttled_with_retry_after(
+    redis_cache, read_cache, rates, api_client, show
+):
+    rates(anon="3/min")
+    url = cached_url("seat-map", show)
+
+    answers = [api_client.get(url) for _ in range(4)]
+
+    assert [a.status_code for a in answers] == [200, 200, 200, 429]
+    assert answers[-1].json()["code"] == "throttled"
+    assert 55 <= int(answers[-1]["Retry-After"]) <= 60
+
+
+def test_after_redis_forgets_the_script_a_cached_read_is_counted_and_served(
+    redis_cache, read_cache, round_trips, api_client, movie, django_assert_num_queries
+):
+    stored = api_client.get("/api/movies/")
+    redis_cache.script_flush()  # what a restart of Redis does
+
+    with django_assert_num_queries(0):
+        hit, sent = round_trips.during(api_client.get, "/api/movies/")
+
+    assert sent == 2  # EVALSHA refused, then the script sent whole: it reads all the same
+    assert hit.content == stored.content
+    assert counters()["throttle_anon_127.0.0.1"] == 2
+
+
+def test_a_booking_retires_a_seat_map_read_with_the_count(
+    redis_cache, read_cache, api_client, auth_client, show, django_capture_on_commit_callbacks
+):
+    url = cached_url("seat-map", show)
+    api_client.get(url)
+    before = api_client.get(url)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        booked = auth_client.post(f"/api/shows/{show.pk}/book/", {"seat_numbers": [1]})
+    after = api_client.get(url)
+
+    assert booked.status_code == 201
+    assert 1 not in before.json()["booked_seats"]
+    assert 1 in after.json()["booked_seats"]
+    assert after["ETag"] != before["ETag"]
+
+
+def test_a_write_that_commits_while_a_body_is_computed_leaves_it_unserved_with_the_count(
+    redis_cache, read_cache, api_client, user, show, monkeypatch, django_capture_on_commit_callbacks
+):
+    # The versions are read with the count, then the seats are read, then a booking
+    # commits and bumps, then the body is stored: it shows the seat free, and must never
+    # be served. Read a little earlier than read_through would, the versions still come
+    # before the query.
+    url = cached_url("seat-map", show)
+    real_seat_map = selectors.seat_map
+
+    def seat_map_then_a_booking(**kwargs):
+        seat_map = real_seat_map(**kwargs)
+        with django_capture_on_commit_callbacks(execute=True):
+            services.book_seats(user=user, show=show, seat_numbers=[9], now=timezone.now())
+            readcache.seats_changed(show.pk, show.movie_id)  # whether or not services do
+        return seat_map
+
+    monkeypatch.setattr(selectors, "seat_map", seat_map_then_a_booking)
+    before = api_client.get(url)
+    monkeypatch.setattr(selectors, "seat_map", real_seat_map)
+
+    after = api_client.get(url)
+
+    assert 9 not in before.json()["booked_seats"]  # what the database said when read
+    assert 9 in after.json()["booked_seats"]
+
+
+def test_after_a_lost_bump_what_the_count_read_is_not_served(
+    redis_cache, read_cache, api_client, movie
+):
+    api_client.get("/api/movies/")
+    Movie.objects.filter(pk=movie.pk).update(title="Dune 2")
+    readcache._Process.lost_bump = True  # the write's bump failed: Redis was away
+
+    body = api_client.get("/api/movies/").json()
+
+    assert body["results"][0]["title"] == "Dune 2"  # not the body from before
+    assert not readcache._Process.lost_bump  # the global version was bumped first
+
+
+def test_with_redis_down_cached_reads_come_from_the_database(
+    dead_redis, read_cache, settings, api_client, show
+):
+    urls = [cached_url(which, show) for which in CACHED_READS]
+    settings.READ_CACHE_SECONDS = 0
+    expected = [api_client.get(url).content for url in urls]
+    settings.READ_CACHE_SECONDS = 300
+
+    for url, body in zip(urls, expected, strict=True):
+        response = api_client.get(url)
+        assert (response.status_code, response.content) == (200, body)
+
+
+# --- The read cache's version bumps ---------------------------------------------------------
+
+
+def test_a_bump_sets_fresh_int_tokens_that_live_a_day_in_one_round_trip(
+    redis_cache, read_cache, round_trips
+):
+    versions = [readcache.show_scope(7), readcache.movie_scope(3)]
+    readcache._bump(versions)
+    first = cache.get_many(versions)
+
+    bumped, sent = round_trips.during(readcache._bump, versions)
+
+    assert bumped is True
+    assert sent == 1
+    second = cache.get_many(versions)
+    assert set(second) == set(versions)
+    assert all(isinstance(token, int) for token in second.values())  # stored unpickled
+    assert all(second[v] != first[v] for v in versions)
+    for version in versions:
+        assert 0 < redis_cache.ttl(cache.make_key(version)) <= readcache.VERSION_SECONDS
+
+
+def test_a_bump_that_fails_is_remembered(dead_redis, read_cache):
+    assert readcache._bump([readcache.show_scope(7)]) is False
+    assert readcache._Process.lost_bump
 
 
 # --- One client ---------------------------------------------------------------------------

@@ -300,10 +300,10 @@ class ShowViewSet(RowListMixin, CatalogueViewSet):
         show_id = id_or_404(pk)
         now = timezone.now()
         rendered = readcache.read_through(
-            readcache.seat_map_key(show_id),
-            [readcache.show_scope(show_id)],
+            readcache.lookup_of(request, self),
             lambda: self._render_seat_map(show_id, now),
             now=now,
+            request=request,
         )
         # The ETag is a digest of the map itself (cached with it), so it changes with any
         # seat's status, a hold's silent expiry included (the cached map expires then).
@@ -312,6 +312,15 @@ class ShowViewSet(RowListMixin, CatalogueViewSet):
         if rendered.etag in wanted or "*" in wanted:  # parse_etags drops W/: a weak match counts
             return Response(status=status.HTTP_304_NOT_MODIFIED, headers=headers)
         return json_response(request, rendered, headers=headers)
+
+    def read_cache_lookup(self, request) -> readcache.Lookup | None:
+        # The seat map's, as seats() asks it; the list's (not cached) otherwise.
+        if self.action == "seats":
+            show_id = id_or_404(self.kwargs["pk"])
+            return readcache.lookup(
+                readcache.seat_map_key(show_id), [readcache.show_scope(show_id)]
+            )
+        return super().read_cache_lookup(request)
 
     @staticmethod
     def _render_seat_map(show_id: int, now) -> readcache.Rendered:

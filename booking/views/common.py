@@ -35,15 +35,25 @@ class RowListMixin:
 
     def list(self, request, *args, **kwargs):
         now = timezone.now()  # once: the query, the page's expiry and the cache agree on it
-        scopes = self.list_scopes()
-        key = None if scopes is None else readcache.list_key(request, self.cached_params)
+        lookup = readcache.lookup_of(request, self)
         rendered = readcache.read_through(
-            key,
-            scopes or (),
-            lambda: self.render_list(request, now, cached=key is not None),
+            lookup,
+            lambda: self.render_list(request, now, cached=lookup is not None),
             now=now,
+            request=request,
         )
         return json_response(request, rendered)
+
+    def read_cache_lookup(self, request) -> readcache.Lookup | None:
+        # What list() asks the cache (None: nothing). Asked once per request
+        # (readcache.lookup_of): by the rate limits first, before the view runs, to fetch
+        # it with their count (booking.throttles). A viewset's other actions ask nothing.
+        if getattr(self, "action", "list") != "list":
+            return None
+        scopes = self.list_scopes()
+        if scopes is None:
+            return None
+        return readcache.lookup(readcache.list_key(request, self.cached_params), scopes)
 
     def list_scopes(self) -> Sequence[str] | None:
         return None  # not cached
