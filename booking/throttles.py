@@ -85,6 +85,8 @@ _COUNT_SCRIPT_SHA = hashlib.sha1(_COUNT_SCRIPT).hexdigest()  # noqa: S324 - Redi
 
 # Where the first throttle asked leaves the counts of a request for the others.
 _COUNTED = "_throttle_counts"
+# Where a request keeps its client's address, as the limits read it (get_ident).
+_IDENT = "_throttle_ident"
 # Without Redis, counting is a read then a write: one thread at a time.
 _cache_lock = threading.Lock()
 
@@ -182,6 +184,13 @@ class RateThrottle(throttling.SimpleRateThrottle):
             counted = _count_for_view(request, view, self, counted)
         self.count, self.seconds_left = counted[self.key]
         return self.count <= self.num_requests
+
+    def get_ident(self, request):
+        # Every limit of a request asks, twice (DRF's loop, then _count_for_view): once.
+        known = vars(request)
+        if _IDENT not in known:
+            known[_IDENT] = super().get_ident(request)
+        return known[_IDENT]
 
     def wait(self):
         # Retry-After is in whole seconds (rounded up), and a wait of 0 would drop it.

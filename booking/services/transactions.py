@@ -22,7 +22,14 @@ import logging
 import random
 import time
 
-from django.db import DatabaseError, OperationalError, connection, transaction
+from django.db import (
+    DEFAULT_DB_ALIAS,
+    DatabaseError,
+    OperationalError,
+    connection,
+    connections,
+    transaction,
+)
 
 from ..exceptions import MYSQL_LOCK_WAIT_TIMEOUT, Busy, is_lock_conflict
 
@@ -119,14 +126,16 @@ def catch_up() -> None:
 
 def on_galera() -> bool:
     """Tell whether this thread's connection is to a MariaDB Galera node (wsrep on)."""
-    if connection.vendor != "mysql":
+    db = connections[DEFAULT_DB_ALIAS]  # once: every cached read asks (booking.readcache)
+    if db.vendor != "mysql":
         return False
-    connection.ensure_connection()
-    raw = connection.connection
+    if db.connection is None:
+        db.ensure_connection()
+    raw = db.connection
     known = getattr(raw, "booking_wsrep_on", None)  # asked once per connection
     if known is None:
         try:
-            with connection.cursor() as cursor:
+            with db.cursor() as cursor:
                 cursor.execute("SELECT @@wsrep_on")
                 known = bool(cursor.fetchone()[0])
         except DatabaseError:  # MySQL has no such variable: no Galera
