@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 
 from django.conf import settings
+from django.db import DatabaseError
 from django.db import connection as db_connection
 
 logger = logging.getLogger(__name__)
@@ -266,13 +267,37 @@ def database_answers(
     return probe.done.wait(timeout_seconds) and probe.answered
 
 
+def serves_clients(cursor, *, vendor: str) -> bool:
+    """Tell whether the server behind cursor serves statements on tables.
+
+    A MariaDB Galera node cut off from the primary component still answers `SELECT 1`
+    but refuses every statement on a table (1047): not ready (wsrep_ready OFF) is no
+    answer. MariaDB without Galera reports wsrep_ready OFF too, so only a node with
+    wsrep on is asked; MySQL has no such variable.
+    """
+    if vendor != "mysql":
+        return True
+    try:
+        cursor.execute("SELECT @@wsrep_on")
+        wsrep_on = cursor.fetchone()[0]
+    except DatabaseError:  # MySQL: unknown system variable, no Galera
+        return True
+    if not wsrep_on:
+        return True
+    cursor.execute("SHOW STATUS LIKE 'wsrep_ready'")
+    row = cursor.fetchone()
+    return row is not None and row[1] == "ON"
+
+
 def _run_probe(probe: _Probe, connection) -> None:
     global _probe_in_flight, _last_answer
     try:
         try:
             with connection.cursor() as cursor:
                 cursor.execute("SELECT 1")
-                probe.answered = cursor.fetchone() is not None
+                probe.answered = cursor.fetchone() is not None and serves_clients(
+                    cursor, vendor=connection.vendor
+                )
         finally:
             connection.close()
     except Exception:  # noqa: BLE001 - whatever went wrong, the database did not answer

@@ -16,7 +16,8 @@ commit is replayed, one that did not is made there. Phases:
             catches up by IST) while the sale goes on; C must sell again;
 4. isolated node 3 cut off from the others (gmcast.isolate): alone it is not a primary
             component, and C must answer every request 503 `service_unavailable`, never
-            a 500; then it rejoins and C sells again.
+            a 500, and its /healthz 503 (a load balancer takes it out); then it rejoins,
+            its /healthz is 200 again and C sells again.
 
 Checked: every request ended with a definite answer (201 or 409); no 5xx other than 503;
 A and B sold while node 3 was dead; C sold after each rejoin; the database holds exactly
@@ -70,6 +71,7 @@ KILLED_SECONDS = 8
 AFTER_REJOIN_SECONDS = 6
 AFTER_ISOLATION_SECONDS = 8
 ISOLATION_PROBES = 6
+HEALTHZ_WAIT_SECONDS = 10  # for /healthz to turn 503 (isolated) or 200 (back)
 STATE_TIMEOUT_SECONDS = 60
 HTTP_TIMEOUT_SECONDS = 20
 FAILOVER_PAUSE_SECONDS = 0.2
@@ -124,6 +126,17 @@ def wait_for(node: int, wanted: tuple[str, str]) -> float:
 
 
 # --- HTTP -------------------------------------------------------------------------------
+
+
+def healthz_of(port: int, *, wanted: int) -> int | None:
+    """Poll /healthz until it answers wanted (a load balancer's view), for a few seconds:
+    a success is reused for a second, and each worker answers from its own probe."""
+    deadline = time.monotonic() + HEALTHZ_WAIT_SECONDS
+    while True:
+        status, _ = request(port, "GET", "/healthz")
+        if status == wanted or time.monotonic() > deadline:
+            return status
+        time.sleep(0.2)
 
 
 def request(port, method, path, *, body=None, token="", key=""):
@@ -429,9 +442,17 @@ def main() -> int:
         say(f"  server C while its node is non-primary: {dict(answers)}")
         if set(answers) != {"503 service_unavailable"}:
             failures.append(f"a non-primary node's server answered {dict(answers)}")
+        health = healthz_of(servers[2].port, wanted=503)
+        say(f"  server C's /healthz while its node is non-primary: {health}")
+        if health != 503:
+            failures.append(f"/healthz of a non-primary node's server answered {health}")
         node_sql(VICTIM, "SET GLOBAL wsrep_provider_options = 'gmcast.isolate=0'")
         back = wait_for(VICTIM, ("Synced", "Primary"))
         say(f"  node {VICTIM} Synced and Primary again {back:.1f}s after the isolation ended")
+        health = healthz_of(servers[2].port, wanted=200)
+        say(f"  server C's /healthz once its node is back: {health}")
+        if health != 200:
+            failures.append(f"/healthz of a rejoined node's server answered {health}")
         sale.phase = "healed"
         seconds["isolated"] = time.monotonic() - mark
         mark = time.monotonic()

@@ -11,7 +11,7 @@ from django.test import Client
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from booking import middleware, selectors, services, views
+from booking import breakers, middleware, selectors, services, views
 from booking.models import Show
 
 from .conftest import PASSWORD, client_for, make_show
@@ -275,6 +275,87 @@ def test_healthz_is_503_when_the_database_check_fails(client, monkeypatch):
 
     assert response.status_code == 503
     assert response.json()["status"] != "ok"
+    assert response.json()["database"] != "ok"
+
+
+class ScriptedCursor:
+    """A cursor that answers each statement from answers (an exception is raised)."""
+
+    def __init__(self, answers: dict):
+        self.answers = answers
+        self.row = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def execute(self, statement):
+        answer = self.answers[statement]
+        if isinstance(answer, Exception):
+            raise answer
+        self.row = answer
+
+    def fetchone(self):
+        return self.row
+
+
+class ScriptedConnection:
+    def __init__(self, vendor: str, answers: dict):
+        self.vendor, self.answers = vendor, answers
+
+    def cursor(self):
+        return ScriptedCursor(self.answers)
+
+    def close(self):
+        pass
+
+
+def galera(*, wsrep_on, ready="ON") -> dict:
+    return {
+        "SELECT 1": (1,),
+        "SELECT @@wsrep_on": wsrep_on if isinstance(wsrep_on, Exception) else (wsrep_on,),
+        "SHOW STATUS LIKE 'wsrep_ready'": ("wsrep_ready", ready) if ready else None,
+    }
+
+
+SERVES_CLIENTS = {
+    "sqlite or postgresql": ("sqlite", {}, True),
+    "mariadb without galera (wsrep_ready reads OFF there)": (
+        "mysql",
+        galera(wsrep_on=0, ready="OFF"),
+        True,
+    ),
+    "mysql: no wsrep_on variable": (
+        "mysql",
+        galera(wsrep_on=OperationalError(1193, "Unknown system variable 'wsrep_on'")),
+        True,
+    ),
+    "galera node in the primary component": ("mysql", galera(wsrep_on=1, ready="ON"), True),
+    "galera node cut off from the others": ("mysql", galera(wsrep_on=1, ready="OFF"), False),
+    "galera node reporting no readiness": ("mysql", galera(wsrep_on=1, ready=None), False),
+}
+
+
+@pytest.mark.parametrize(
+    ("vendor", "answers", "serves"), SERVES_CLIENTS.values(), ids=SERVES_CLIENTS.keys()
+)
+def test_a_database_serves_clients_unless_it_is_a_galera_node_that_is_not_ready(
+    vendor, answers, serves
+):
+    with ScriptedConnection(vendor, answers).cursor() as cursor:
+        assert breakers.serves_clients(cursor, vendor=vendor) is serves
+
+
+def test_healthz_is_503_on_a_galera_node_cut_off_from_the_cluster(client, monkeypatch):
+    # SELECT 1 still answers there; every statement on a table would be refused (1047).
+    isolated = ScriptedConnection("mysql", galera(wsrep_on=1, ready="OFF"))
+    monkeypatch.setattr(views.operations, "connection", isolated)
+
+    response = client.get("/healthz")
+
+    assert response.status_code == 503
     assert response.json()["database"] != "ok"
 
 
