@@ -9,10 +9,8 @@ from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidTok
 from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.utils import get_md5_hash_password
 
-from .models import User
-from .services.sql import fetch_one
-
-MAX_ID = 2**63
+from .models import MAX_ID, User
+from .sql import fetch_one
 
 
 class BearerJWTAuthentication(JWTAuthentication):
@@ -20,7 +18,7 @@ class BearerJWTAuthentication(JWTAuthentication):
         """simplejwt's get_user (same checks, same errors), with a cheaper lookup.
 
         Every signed-in request runs this: one plain SELECT of the whole row
-        (services.sql.fetch_one) costs a third of what `User.objects.get(id=...)` does.
+        (booking.sql.fetch_one) costs a third of what `User.objects.get(id=...)` does.
         """
         user_id = validated_token.get(api_settings.USER_ID_CLAIM)
         # A validly signed token may still carry a user id that is no id ("abc", 3.5, a
@@ -29,7 +27,7 @@ class BearerJWTAuthentication(JWTAuthentication):
             raise InvalidToken("This token names no user.")
         if isinstance(user_id, str) and not (user_id.isascii() and user_id.isdecimal()):
             raise InvalidToken("This token names no user.")
-        if not 0 < int(user_id) < MAX_ID:  # the database could not even compare it
+        if not 0 < int(user_id) <= MAX_ID:  # the database could not even compare it
             raise InvalidToken("This token names no user.")
         user = user_by_id(int(user_id))
         if user is None:

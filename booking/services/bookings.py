@@ -29,8 +29,8 @@ from django.db import IntegrityError, connection, transaction
 from .. import readcache
 from ..exceptions import AlreadyCancelled, CancellationClosed, ShowStarted
 from ..models import REFERENCE_ALPHABET, REFERENCE_LENGTH, Booking, Hold, Seat, Show, User
+from ..sql import insert
 from . import seating
-from .sql import insert
 from .transactions import ClaimLost, retry_on_lock_conflict
 
 REFERENCE_ATTEMPTS = 5

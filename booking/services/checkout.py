@@ -17,9 +17,9 @@ from django.db import transaction
 from .. import readcache
 from ..exceptions import HoldExpired, HoldNotActive, ShowStarted
 from ..models import Booking, Hold, Seat, Show, User
+from ..sql import db_uuid, fetch_one, insert, sql
 from . import seating
 from .bookings import record_booking
-from .sql import db_uuid, fetch_one, insert, sql
 from .transactions import ClaimLost, retry_on_lock_conflict
 
 

@@ -44,7 +44,7 @@ from ..exceptions import (
 )
 from ..models import Booking, Hold, Movie, Seat, Show, User
 from ..seat_choice import Cell, best_block
-from .sql import build, db_datetime, db_uuid, execute, fetch_row, marks, sql, uuid_of
+from ..sql import build, db_datetime, db_uuid, execute, fetch_row, marks, sql, uuid_of
 
 
 @dataclass(frozen=True)
@@ -104,7 +104,7 @@ def seat_request(
 def show_to_claim(show_id: int) -> Show | None:
     """The show with just what a claim and its answer read (its movie's id and title).
 
-    One plain SELECT (services.sql): every booking and hold starts here, and
+    One plain SELECT (booking.sql): every booking and hold starts here, and
     the ORM's `select_related(...).only(...).get()` cost three times as much CPU.
     """
     row = fetch_row(

@@ -20,7 +20,7 @@ from booking.models import Booking, Hold, Seat, Show, User
 from booking.serializers import BookingOutput, HoldOutput
 from booking.serializers.bookings import booking_body, hold_body
 from booking.services import seating
-from booking.services.sql import insert
+from booking.sql import insert
 
 from .conftest import client_for, make_movie, make_show, make_show_on_screen, make_user
 

@@ -670,3 +670,41 @@ def test_every_rate_drf_reads_starts_the_service(rate):
     result = import_settings_with(THROTTLE_LOGIN=rate)
 
     assert result.returncode == 0, result.stderr
+
+
+# DRF imports the authentication class named in its settings as soon as anything imports
+# rest_framework.views; a third-party app may do that while models are still loading.
+_IMPORT_VIEWS_WHILE_MODELS_LOAD = """
+import django
+from django.apps.config import AppConfig
+
+load_models = AppConfig.import_models
+
+
+def then_import_drf_views(config):
+    load_models(config)
+    if config.name == "booking":
+        import rest_framework.views  # noqa: F401
+
+
+AppConfig.import_models = then_import_drf_views
+django.setup()
+"""
+
+
+def test_drf_views_can_be_imported_while_models_load():
+    loaded = subprocess.run(  # noqa: S603 - our own interpreter, fixed arguments
+        [sys.executable, "-c", _IMPORT_VIEWS_WHILE_MODELS_LOAD],
+        cwd=django_settings.BASE_DIR,
+        env={
+            "PATH": "/usr/bin:/bin",
+            "DEBUG": "True",
+            "DJANGO_SETTINGS_MODULE": "movie_booking.settings",
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert loaded.returncode == 0, loaded.stderr[-2000:]

@@ -9,6 +9,10 @@ Rows still go in and come out as the ORM would have them: `insert` prepares each
 with its field (`pre_save`, `get_db_prep_save`: auto_now_add, JSON, decimals, time
 zones), and `fetch_one` converts each column with the converters the ORM would apply
 (`from_db_value` and the backend's) before `Model.from_db` builds the instance.
+
+It stands beside the services, not in them: the JWT authentication reads the token's
+user with it, and DRF imports that class as soon as anything imports rest_framework.views
+(while models load, even); importing it must bring in the models alone.
 """
 
 import functools
@@ -19,7 +23,7 @@ from uuid import UUID
 from django.db import connection
 from django.db.models import Model
 
-from ..models import Booking, Hold, Movie, Seat, Show, User
+from .models import Booking, Hold, Movie, Seat, Show, User
 
 TABLES = {
     "seat": Seat,
