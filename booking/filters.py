@@ -5,11 +5,10 @@ from django import forms
 from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework.filters import OrderingFilter
 
-from .models import Booking, Cinema, Movie, Screen, Show
+from .models import MAX_ID, Booking, Cinema, Movie, Screen, Show
 from .selectors import local_day_bounds
 
-# Ids are 64-bit (BigAutoField): no row has an id outside this range.
-MIN_ID, MAX_ID = -(2**63), 2**63 - 1
+MIN_ID = -MAX_ID - 1  # the least a database binds
 
 
 class IntegerFilter(django_filters.NumberFilter):

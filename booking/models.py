@@ -21,6 +21,9 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
 
+# Ids are 64-bit (BigAutoField): no row has a larger id, and no database binds a larger
+# integer (SQLite cannot even compare one).
+MAX_ID = 2**63 - 1
 MAX_TITLE_LENGTH = 200
 MAX_DESCRIPTION_LENGTH = 5000
 MAX_LABEL_LENGTH = 50

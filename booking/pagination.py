@@ -6,9 +6,11 @@ from rest_framework import pagination
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
-# Ids are 64-bit: no table holds more rows, and no database takes a larger OFFSET (SQLite
-# cannot even bind one). A page starting past it is past the end, whatever the count.
-MAX_ROWS = 2**63 - 1
+from .models import MAX_ID
+
+# No table holds more rows than ids (64-bit), and no database takes a larger OFFSET
+# (SQLite cannot even bind one): a page starting past it is past the end, whatever the count.
+MAX_ROWS = MAX_ID
 # The column that carries the count on every row of a page; no model has a field of that
 # name.
 COUNT_COLUMN = "_page_count"

@@ -1,8 +1,6 @@
 """Catalogue: movies, shows and the seat map."""
 
-import functools
 from collections.abc import Callable
-from decimal import Decimal
 from typing import NamedTuple
 
 from drf_spectacular.utils import OpenApiExample, extend_schema_serializer
@@ -19,7 +17,13 @@ from ..models import (
     Screen,
     Show,
 )
-from .common import BoundedDictField, IdField, UTCDateTimeField, UTCModelSerializer
+from .common import (
+    BoundedDictField,
+    IdField,
+    UTCDateTimeField,
+    UTCModelSerializer,
+    money_text,
+)
 from .venues import CinemaSummary
 
 MAX_CATEGORIES = 50  # a screen has at most 50 rows, each of one category
@@ -52,18 +56,6 @@ class RowForm(NamedTuple):
 
 _DATE = serializers.DateField()
 _DATETIME = UTCDateTimeField()
-_PRICE = price_field()
-
-
-def money(value) -> str:
-    """Render a price (a Decimal or its text) as price_field does."""
-    return _money(value if isinstance(value, str) else str(Decimal(value)))
-
-
-@functools.lru_cache(maxsize=1024)  # a page shows a handful of distinct prices
-def _money(text: str) -> str:
-    # By text, not by Decimal: Decimal("-0.00") == Decimal("0.00"), yet they render apart.
-    return _PRICE.to_representation(Decimal(text))
 
 
 MOVIE_COLUMNS = (
@@ -131,9 +123,11 @@ def render_show(row: dict) -> dict:
         "start_time": _DATETIME.to_representation(row["start_time"]),
         "total_seats": row["total_seats"],
         "available_seats": row["available_seats_count"],
-        "price": money(price),
+        "price": money_text(price),
         # As Show.prices reads them: a category without a price of its own costs price.
-        "prices": {name: money(category_prices.get(name, price)) for name in row["categories"]},
+        "prices": {
+            name: money_text(category_prices.get(name, price)) for name in row["categories"]
+        },
     }
 
 
@@ -159,15 +153,7 @@ class MovieOutput(UTCModelSerializer):
 
     class Meta:
         model = Movie
-        fields = [
-            "id",
-            "title",
-            "description",
-            "duration_minutes",
-            "genre",
-            "language",
-            "release_date",
-        ]
+        fields = list(MOVIE_COLUMNS)
 
 
 class MovieInput(UTCModelSerializer):

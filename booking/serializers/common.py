@@ -1,12 +1,13 @@
 """Shared serializer pieces: UTC datetimes, ids, bounded lists and dicts."""
 
+import functools
 from datetime import UTC, datetime
 from decimal import Decimal
 
 from django.db import models
 from rest_framework import serializers
 
-MAX_ID = 2**63 - 1  # ids are 64-bit
+from ..models import MAX_ID
 
 
 class UTCDateTimeField(serializers.DateTimeField):
@@ -33,9 +34,15 @@ CENT = Decimal("0.01")
 
 
 def money_text(value) -> str:
-    """An amount as the serializers' 2-decimal DecimalFields render it (DRF quantizes in
-    the default context: half to even)."""
-    return f"{Decimal(value).quantize(CENT):f}"
+    """An amount (a Decimal or its text) as the serializers' 2-decimal DecimalFields
+    render it (DRF quantizes in the default context: half to even)."""
+    return _money_text(value if isinstance(value, str) else str(value))
+
+
+@functools.lru_cache(maxsize=1024)  # a page shows a handful of distinct prices
+def _money_text(text: str) -> str:
+    # By text, not by Decimal: Decimal("-0.00") == Decimal("0.00"), yet they render apart.
+    return f"{Decimal(text).quantize(CENT):f}"
 
 
 class UTCModelSerializer(serializers.ModelSerializer):

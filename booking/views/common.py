@@ -14,7 +14,8 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from .. import readcache
-from ..filters import MAX_ID, FilterBackend
+from ..filters import FilterBackend
+from ..models import MAX_ID
 from ..permissions import IsStaffOrReadOnly
 
 JSON = JSONRenderer.media_type
