@@ -29,6 +29,10 @@ MAX_DESCRIPTION_LENGTH = 5000
 MAX_LABEL_LENGTH = 50
 MAX_DURATION_MINUTES = 1000
 MAX_SEATS_PER_SHOW = 1000
+# Any start, past included (staff correct history), within bounds that keep a show's
+# arithmetic (its film's length, the screen's turnover, cut-offs) inside Python's dates.
+EARLIEST_SHOW_START = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST_SHOW_START = datetime(9000, 1, 1, tzinfo=UTC)
 MAX_SEAT_PRICE = 100_000
 MAX_CINEMA_NAME_LENGTH = 100
 MAX_CITY_LENGTH = 50
@@ -192,7 +196,9 @@ class Show(models.Model):
         Screen, on_delete=models.PROTECT, null=True, blank=True, related_name="shows"
     )
     screen_name = models.CharField(max_length=MAX_LABEL_LENGTH)
-    start_time = models.DateTimeField()
+    start_time = models.DateTimeField(
+        validators=[MinValueValidator(EARLIEST_SHOW_START), MaxValueValidator(LATEST_SHOW_START)]
+    )
     total_seats = models.PositiveSmallIntegerField(
         validators=[MinValueValidator(1), MaxValueValidator(MAX_SEATS_PER_SHOW)]
     )
