@@ -75,6 +75,34 @@ class GuardedRedis(redis.Redis):
     def execute_command(self, *args, **options):
         return _guarded(self.breaker, super().execute_command, *args, **options)
 
+    def send_together(self, *commands: tuple) -> list:
+        """Send commands in one write, then read their replies: one round trip, as a
+        pipeline makes, without building a Pipeline (which costs the client as much CPU
+        as a command). An error reply (a ResponseError) takes its command's place.
+
+        Never retried: a command that may have run is not run twice (an INCR would count
+        twice). A connection that failed midway is dropped, not handed back half read.
+        """
+        return _guarded(self.breaker, self._send_together, commands)
+
+    def _send_together(self, commands: tuple) -> list:
+        pool = self.connection_pool
+        connection = pool.get_connection()
+        try:
+            connection.send_packed_command(connection.pack_commands(commands))
+            replies = []
+            for _ in commands:
+                try:
+                    replies.append(connection.read_response())
+                except redis.exceptions.ResponseError as exc:
+                    replies.append(exc)
+            return replies
+        except BaseException:
+            connection.disconnect()
+            raise
+        finally:
+            pool.release(connection)
+
     def pipeline(self, transaction=True, shard_hint=None) -> "_GuardedPipeline":
         pipeline = _GuardedPipeline(
             self.connection_pool, self.response_callbacks, transaction, shard_hint

@@ -27,15 +27,18 @@ bumps.
 A hit is one round trip: get_many(versions + body key). With the rate limits on, it
 shares theirs: a view names what its read asks the cache, a Lookup (body key and
 versions), in a read_cache_lookup(request) hook, asked once per request (lookup_of);
-the rate limits' counting script reads those keys in the round trip that counts the
-request (booking.throttles) and leaves what it found on the request (keep_ahead), where
-read_through takes it instead of asking again. The versions are read BEFORE the
-database is queried, so a body is never tagged with a version newer than its data: a
-write that commits after that read bumps after its commit (transaction.on_commit), which
-retires the body's tag, and a write that rolled back bumps nothing. Read with the count,
-they are read a little earlier still, which keeps that true: it is as if the request
-had come a moment sooner. Between a commit and its bump a read may still get the body
-from before the write, as it might have read the database a moment earlier.
+the rate limits read those keys in the round trip that counts the request (their script
+the versions, a GET sent with it the body: booking.throttles) and leave what they found
+on the request (keep_ahead), where read_through takes it instead of asking again. The
+versions are read BEFORE the database is queried, so a body is never tagged with a
+version newer than its data: a write that commits after that read bumps after its commit
+(transaction.on_commit), which retires the body's tag, and a write that rolled back
+bumps nothing. Read with the count, they are read a little earlier still, which keeps
+that true: it is as if the request had come a moment sooner. Nor does it matter whether
+the body is read just before or just after its versions: only a body whose tag equals
+the versions read is served, and tokens never repeat. Between a commit and its bump a
+read may still get the body from before the write, as it might have read the database a
+moment earlier.
 
 Some bodies change with the clock alone: a hold's seats become free when it expires, a
 show leaves the upcoming list when it starts. Such a body is stored with the moment it

@@ -24,9 +24,10 @@ workers update one list at once.
   for every throttle of the view (view.get_throttles()) and leaves the counts on the
   request, where the others find theirs. DRF's check_throttles still raises the 429.
 * One round trip for a cached read too: a view whose GET is served by booking.readcache
-  names what it will ask the cache (its read_cache_lookup(request) hook), and the same
-  script reads those keys (the versions and the body) after counting; readcache finds
-  them on the request, and does not ask again (readcache's docstring: why that is exact).
+  names what it will ask the cache (its read_cache_lookup(request) hook); the same
+  script reads the versions after counting, and a GET sent with it the body; readcache
+  finds them on the request, and does not ask again (readcache's docstring: why that is
+  exact).
 * Without Redis (local memory: development, tests), the same classes count through
   Django's cache API, a read and a write per counter under a lock: exact within one
   process, which is all local memory serves.
@@ -39,7 +40,6 @@ import hashlib
 import logging
 import threading
 import time
-from collections.abc import Sequence
 
 from django.core.cache import cache
 from redis.exceptions import NoScriptError
@@ -104,32 +104,43 @@ def count_requests(windows: dict[str, int]) -> dict[str, tuple[int, float]]:
 
     Return each counter's (count, seconds left in its window). One round trip to Redis.
     """
-    return count_and_read(windows, ())[0]
+    return count_and_read(windows, None)[0]
 
 
 def count_and_read(
-    windows: dict[str, int], reads: Sequence[str]
+    windows: dict[str, int], lookup: readcache.Lookup | None
 ) -> tuple[dict[str, tuple[int, float]], dict | None]:
-    """Count a request as count_requests() does and read the cache keys reads with it.
+    """Count a request as count_requests() does and read a cached read's entries with it.
 
-    Return the counts, and what was read as cache.get_many(reads) returns it: None
-    without Redis, where nothing is read. One round trip to Redis.
+    Return the counts, and what the cache held under lookup.keys() as cache.get_many()
+    returns it: None without Redis (or lookup), where nothing is read. One round trip to
+    Redis: the script counts and reads the versions, and a GET sent in the same write
+    reads the body, which a script would copy twice (a seat map's 28 KB cost Redis more
+    than the counting).
     """
     client = redis_client()
     if client is None:
         return _count_in_cache(windows), None
+    versions = lookup.versions if lookup is not None else ()
     keys = [cache.make_key(key, version=COUNTER_VERSION) for key in windows]
-    keys += [cache.make_key(key) for key in reads]
+    keys += [cache.make_key(key) for key in versions]
     window_ms = [seconds * 1000 for seconds in windows.values()]
-    try:
-        counted = client.evalsha(_COUNT_SCRIPT_SHA, len(keys), *keys, *window_ms)
-    except NoScriptError:  # Redis restarted since (scripts are not saved): send it whole
+    commands = [("EVALSHA", _COUNT_SCRIPT_SHA, len(keys), *keys, *window_ms)]
+    if lookup is not None:
+        commands.append(("GET", cache.make_key(lookup.key)))
+    counted, *body = client.send_together(*commands)
+    if isinstance(counted, NoScriptError):  # Redis restarted since (scripts are not
+        # saved): send it whole. The body read before the versions is as exact (readcache).
         counted = client.eval(_COUNT_SCRIPT, len(keys), *keys, *window_ms)
+    if isinstance(counted, Exception):
+        raise counted
     counts = {key: (counted[2 * i], counted[2 * i + 1] / 1000) for i, key in enumerate(windows)}
-    values = counted[2 * len(windows) :]
+    if lookup is None or isinstance(body[0], Exception):
+        return counts, None  # counted all the same; readcache asks the cache itself
+    values = [*counted[2 * len(windows) :], *body]
     return counts, {
         key: cache.loads(value)
-        for key, value in zip(reads, values, strict=True)
+        for key, value in zip(lookup.keys(), values, strict=True)
         if value is not None
     }
 
@@ -219,7 +230,7 @@ def _count_for_view(request, view, throttle: RateThrottle, counted: dict) -> dic
         error = exc
     lookup = None if counted or error else readcache.lookup_ahead(request, view)
     try:
-        counts, found = count_and_read(windows, lookup.keys() if lookup else ())
+        counts, found = count_and_read(windows, lookup)
     except Exception as exc:  # noqa: BLE001 - any cache outage: serve unthrottled
         report_cache_outage(exc)
         counts, found = dict.fromkeys(windows, (0, 0.0)), None

@@ -360,11 +360,11 @@ def crash_with(exc):
 
 def break_the_rate_limits_cache(monkeypatch, exc):
     """Make the rate limits' cache calls raise exc: Django's cache API (local memory) and,
-    with REDIS_URL set, the one Redis command that counts a request (booking.throttles)."""
+    with REDIS_URL set, the one Redis round trip that counts a request (booking.throttles)."""
     monkeypatch.setattr(SimpleRateThrottle.cache, "get", crash_with(exc))
     client = redis_client()
     if client is not None:
-        monkeypatch.setattr(client, "evalsha", crash_with(exc))
+        monkeypatch.setattr(client, "send_together", crash_with(exc))
 
 
 def test_a_one_off_database_error_costs_one_probe_and_no_more_503s(api_client, monkeypatch, movie):

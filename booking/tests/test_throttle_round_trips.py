@@ -255,6 +255,39 @@ def test_a_signed_in_cached_read_costs_one_round_trip_too(
     assert counters() == {f"throttle_user_{user.pk}": 2}
 
 
+def test_the_body_comes_in_the_counts_round_trip_on_the_same_connection_every_time(
+    redis_cache, read_cache, api_client, show
+):
+    url = cached_url("seat-map", show)
+    stored = api_client.get(url)
+
+    hits = [api_client.get(url) for _ in range(5)]
+
+    assert {hit.content for hit in hits} == {stored.content}
+    pool = redis_cache.connection_pool
+    assert (len(pool._available_connections), len(pool._in_use_connections)) == (1, 0)
+
+
+def test_an_error_reply_to_the_body_read_still_counts_and_the_read_is_a_miss(
+    redis_cache, read_cache, api_client, show, django_assert_num_queries, caplog
+):
+    url = cached_url("seat-map", show)
+    stored = api_client.get(url)
+    body_key = cache.make_key(readcache.seat_map_key(show.pk))
+    redis_cache.delete(body_key)
+    redis_cache.rpush(body_key, "not a string")  # GET answers WRONGTYPE
+
+    with django_assert_num_queries(1):
+        missed = api_client.get(url)
+    with django_assert_num_queries(0):
+        after = [api_client.get(url) for _ in range(2)]  # the connection is still in step
+
+    assert (missed.status_code, missed.content) == (200, stored.content)
+    assert [a.content for a in after] == [stored.content, stored.content]
+    assert counters()["throttle_anon_127.0.0.1"] == 4
+    assert "not enforced" not in caplog.text  # the limits counted: no outage to report
+
+
 def test_a_list_with_a_parameter_it_does_not_cache_costs_the_count_only(
     redis_cache, read_cache, round_trips, api_client, movie, django_assert_num_queries
 ):
