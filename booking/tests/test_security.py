@@ -2,6 +2,7 @@
 writes, hostile strings, the login throttle and the headers of API responses."""
 
 import base64
+import datetime
 import json
 from datetime import timedelta
 from decimal import Decimal
@@ -12,9 +13,10 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 from rest_framework.test import APIClient
+from rest_framework_simplejwt.backends import TokenBackend
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
-from booking import services
+from booking import authentication, services
 from booking.models import Booking, Movie, Seat, Show, User
 
 from .conftest import PASSWORD, client_for, make_movie, make_show, make_user
@@ -151,6 +153,51 @@ def test_an_access_token_expiring_in_the_future_still_works(user):
     token.set_exp(from_time=timezone.now() - timedelta(minutes=30), lifetime=timedelta(hours=1))
 
     assert bearer(token).get("/api/me/").status_code == 200
+
+
+def test_a_token_is_verified_once_per_process_then_only_its_expiry_is_checked(
+    user, monkeypatch
+):
+    decoded = []
+    real_decode = TokenBackend.decode
+    monkeypatch.setattr(
+        TokenBackend, "decode", lambda *a, **k: decoded.append(1) or real_decode(*a, **k)
+    )
+    authentication._verified.cache_clear()
+    token = AccessToken.for_user(user)
+
+    answers = [bearer(token).get("/api/me/").status_code for _ in range(3)]
+
+    assert answers == [200, 200, 200]
+    assert len(decoded) == 1
+
+
+def test_a_remembered_token_is_refused_once_it_expires(user, monkeypatch):
+    token = AccessToken.for_user(user)  # an hour to live
+    assert bearer(token).get("/api/me/").status_code == 200  # verified, remembered
+    later = timezone.now() + timedelta(hours=2)
+
+    class Later(datetime.datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return later
+
+    monkeypatch.setattr(authentication, "aware_utcnow", lambda: later)  # our check
+    monkeypatch.setattr("rest_framework_simplejwt.tokens.aware_utcnow", lambda: later)
+    monkeypatch.setattr("jwt.api_jwt.datetime", Later)  # PyJWT's, as simplejwt decodes
+
+    assert_error(bearer(token).get("/api/me/"), 401, "token_not_valid")
+
+
+def test_refused_tokens_are_not_remembered(user):
+    authentication._verified.cache_clear()
+    header = encode_segment({"alg": "none", "typ": "JWT"})
+
+    for n in range(3):
+        unsigned = f"{header}.{encode_segment(access_payload(user) | {'jti': str(n)})}."
+        assert_error(bearer(unsigned).get("/api/me/"), 401, "token_not_valid")
+
+    assert authentication._verified.cache_info().currsize == 0
 
 
 def test_a_refresh_token_used_as_access_is_401_token_not_valid(user):
