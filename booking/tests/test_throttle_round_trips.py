@@ -503,6 +503,41 @@ def test_a_dead_redis_opens_the_breaker_of_the_shared_client_too(dead_redis):
         cache.get("key")  # and Django's cache API: one breaker
 
 
+def test_commands_sent_together_come_back_in_order_with_error_replies_in_place(redis_cache):
+    redis_cache.set("text", "value")
+    redis_cache.rpush("list", "item")
+
+    replies = redis_cache.send_together(("GET", "text"), ("GET", "list"), ("INCR", "count"))
+
+    assert replies[0] == b"value"
+    assert isinstance(replies[1], redis.exceptions.ResponseError)  # WRONGTYPE
+    assert replies[2] == 1
+    assert redis_cache.get("count") == b"1"  # the connection is still in step
+
+
+def test_a_connection_lost_between_replies_is_dropped_not_reused(redis_cache, monkeypatch):
+    redis_cache.ping()  # one connection in the pool
+    pool = redis_cache.connection_pool
+    (connection,) = pool._available_connections
+    real_read = type(connection).read_response
+    reads = []
+
+    def lose_the_second(self, *args, **kwargs):
+        reads.append(1)
+        if len(reads) == 2:
+            raise redis.exceptions.ConnectionError("lost")
+        return real_read(self, *args, **kwargs)
+
+    monkeypatch.setattr(type(connection), "read_response", lose_the_second)
+    with pytest.raises(CacheUnavailable):
+        redis_cache.send_together(("INCR", "a"), ("INCR", "b"))
+    monkeypatch.undo()
+    redis_cache.breaker.record_success()
+
+    assert connection._sock is None  # disconnected: its unread reply cannot answer the next
+    assert redis_cache.get("a") == b"1"  # a fresh connection, replies in step
+
+
 # --- At the limit ---------------------------------------------------------------------------
 
 
