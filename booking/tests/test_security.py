@@ -155,9 +155,7 @@ def test_an_access_token_expiring_in_the_future_still_works(user):
     assert bearer(token).get("/api/me/").status_code == 200
 
 
-def test_a_token_is_verified_once_per_process_then_only_its_expiry_is_checked(
-    user, monkeypatch
-):
+def test_a_token_is_verified_once_per_process_then_only_its_expiry_is_checked(user, monkeypatch):
     decoded = []
     real_decode = TokenBackend.decode
     monkeypatch.setattr(
