@@ -128,16 +128,17 @@ def count_and_read(
     commands = [("EVALSHA", _COUNT_SCRIPT_SHA, len(keys), *keys, *window_ms)]
     if lookup is not None:
         commands.append(("GET", cache.make_key(lookup.key)))
-    counted, *body = client.send_together(*commands)
+    replies = client.send_together(*commands)
+    counted, body = replies[0], replies[1] if lookup is not None else None
     if isinstance(counted, NoScriptError):  # Redis restarted since (scripts are not
         # saved): send it whole. The body read before the versions is as exact (readcache).
         counted = client.eval(_COUNT_SCRIPT, len(keys), *keys, *window_ms)
     if isinstance(counted, Exception):
         raise counted
     counts = {key: (counted[2 * i], counted[2 * i + 1] / 1000) for i, key in enumerate(windows)}
-    if lookup is None or isinstance(body[0], Exception):
+    if lookup is None or isinstance(body, Exception):
         return counts, None  # counted all the same; readcache asks the cache itself
-    values = [*counted[2 * len(windows) :], *body]
+    values = [*counted[2 * len(windows) :], body]
     return counts, {
         key: cache.loads(value)
         for key, value in zip(lookup.keys(), values, strict=True)

@@ -683,7 +683,7 @@ load_models = AppConfig.import_models
 
 def then_import_drf_views(config):
     load_models(config)
-    if config.name == "booking":
+    if config.name == AFTER_APP:
         import rest_framework.views  # noqa: F401
 
 
@@ -692,9 +692,11 @@ django.setup()
 """
 
 
-def test_drf_views_can_be_imported_while_models_load():
+# After the first app's models (booking's not loaded yet) and after booking's own.
+@pytest.mark.parametrize("after_app", ["django.contrib.admin", "booking"])
+def test_drf_views_can_be_imported_while_models_load(after_app):
     loaded = subprocess.run(  # noqa: S603 - our own interpreter, fixed arguments
-        [sys.executable, "-c", _IMPORT_VIEWS_WHILE_MODELS_LOAD],
+        [sys.executable, "-c", f"AFTER_APP = {after_app!r}\n{_IMPORT_VIEWS_WHILE_MODELS_LOAD}"],
         cwd=django_settings.BASE_DIR,
         env={
             "PATH": "/usr/bin:/bin",
